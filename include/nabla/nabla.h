@@ -1,0 +1,15 @@
+/* nabla/nabla.h: everything, for programs that want one include. */
+#ifndef NABLA_H
+#define NABLA_H
+
+#include "nabla/alloc.h"
+#include "nabla/backend.h"
+#include "nabla/error.h"
+#include "nabla/gradcheck.h"
+#include "nabla/op.h"
+#include "nabla/ops.h"
+#include "nabla/rng.h"
+#include "nabla/tape.h"
+#include "nabla/tensor.h"
+
+#endif

@@ -1,0 +1,63 @@
+/* Declarations shared inside libnabla; not installed. */
+#ifndef NABLA_INTERNAL_H
+#define NABLA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nabla/alloc.h"
+#include "nabla/op.h"
+#include "nabla/tape.h"
+#include "nabla/tensor.h"
+
+/* ---- arena (src/base/arena.c) ------------------------------------------ */
+
+/* A list of blocks. Rewinding keeps every block, so a loop that allocates the
+ * same sequence each step allocates from the system only in its first step. */
+typedef struct nb_arena_block nb_arena_block;
+typedef struct nb_arena {
+    nb_arena_block *first;
+    nb_arena_block *current;
+    size_t reserved; /* bytes in all blocks */
+} nb_arena;
+
+void *nb_arena_alloc(nb_arena *arena, size_t bytes); /* 64-byte aligned */
+void nb_arena_rewind(nb_arena *arena);
+void nb_arena_destroy(nb_arena *arena);
+
+/* ---- tape internals (src/autograd/tape.c) ------------------------------- */
+
+struct nb_tape {
+    nb_arena arena;
+    nb_node **nodes; /* recorded nodes in execution order (heap, kept) */
+    size_t n_nodes, cap_nodes;
+    nb_tensor **owned; /* every tensor in the arena, to mark them dead */
+    size_t n_owned, cap_owned;
+    uint32_t generation; /* bumped by every reset; never 0 */
+    bool grad_enabled;
+};
+
+/* A tensor header plus zeroed data in the arena (or caller-owned on the heap
+ * when tape is NULL). Shape must already be valid. */
+nb_tensor *nb__tensor_alloc(nb_tape *tape, nb_dtype dtype, int rank,
+                            const int64_t *shape);
+/* Allocate (zeroed) t->grad if needed; from the arena for tape tensors. */
+void *nb__ensure_grad(nb_tensor *t);
+/* Validate a shape and compute its element count; the message names fn. */
+nb_status nb__check_shape(const char *fn, int rank, const int64_t *shape,
+                          int64_t *size);
+/* NB_OK when t may be used as an op input now; else sets a message. */
+nb_status nb__check_live(const char *fn, const nb_tensor *t);
+bool nb__tape_push_node(nb_tape *tape, nb_node *node);
+/* Remember an arena tensor so reset can mark it dead. */
+bool nb__tape_track(nb_tape *tape, nb_tensor *t);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Format an int64 list as "[a, b, c]". */
+char *nb__dims_str(int rank, const int64_t *dims, char *buf, size_t len);
+
+#define NB_SHAPE_BUF 64
+
+#endif

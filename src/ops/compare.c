@@ -1,0 +1,112 @@
+/* Ops without gradients: argmax, equality, one-hot. Their backward is NULL,
+ * so nb_op_apply never records them and their results are constants. */
+#include <inttypes.h>
+#include <math.h>
+
+#include "ops/ops_internal.h"
+
+/* ---- argmax over the last axis ----------------------------------------- */
+
+static nb_status argmax_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                              int64_t shape[NB_MAX_RANK])
+{
+    const nb_tensor *x = node->inputs[0];
+    nb_status s = nb__require_rank(node, 0, 1, NB_MAX_RANK);
+    if (s != NB_OK)
+        return s;
+    *dtype = x->dtype;
+    *rank = x->rank - 1;
+    for (int d = 0; d < x->rank - 1; d++)
+        shape[d] = x->shape[d];
+    return NB_OK;
+}
+
+static nb_status argmax_forward(nb_node *node)
+{
+    const nb_tensor *x = node->inputs[0];
+    int64_t n = x->shape[x->rank - 1], rows = x->size / n;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t best = 0;
+        double best_value = nb_tensor_get(x, r * n);
+        for (int64_t j = 1; j < n; j++) {
+            double v = nb_tensor_get(x, r * n + j);
+            if (v > best_value)
+                best = j, best_value = v;
+        }
+        nb_tensor_set(node->output, r, (double)best);
+    }
+    return NB_OK;
+}
+
+static const nb_op argmax_op = {"argmax", 1, argmax_infer, argmax_forward, NULL};
+
+nb_tensor *nb_argmax(nb_tape *tape, nb_tensor *x)
+{
+    return nb_op_apply(tape, &argmax_op, 1, (nb_tensor *[]){x}, NULL, 0);
+}
+
+/* ---- equal ---------------------------------------------------------------- */
+
+static nb_status equal_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                             int64_t shape[NB_MAX_RANK])
+{
+    nb_status s = nb__require_same_shape(node);
+    return s == NB_OK ? nb_infer_same_as_input(node, dtype, rank, shape) : s;
+}
+
+static nb_status equal_forward(nb_node *node)
+{
+    const nb_tensor *a = node->inputs[0], *b = node->inputs[1];
+    for (int64_t i = 0; i < a->size; i++)
+        nb_tensor_set(node->output, i, nb_tensor_get(a, i) == nb_tensor_get(b, i) ? 1.0 : 0.0);
+    return NB_OK;
+}
+
+static const nb_op equal_op = {"equal", 2, equal_infer, equal_forward, NULL};
+
+nb_tensor *nb_equal(nb_tape *tape, nb_tensor *a, nb_tensor *b)
+{
+    return nb_op_apply(tape, &equal_op, 2, (nb_tensor *[]){a, b}, NULL, 0);
+}
+
+/* ---- one_hot -------------------------------------------------------------- */
+
+static nb_status one_hot_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                               int64_t shape[NB_MAX_RANK])
+{
+    const nb_tensor *labels = node->inputs[0];
+    nb_status s = nb__require_rank(node, 0, 1, 1);
+    if (s != NB_OK)
+        return s;
+    *dtype = labels->dtype;
+    *rank = 2;
+    shape[0] = labels->shape[0];
+    shape[1] = *NB_ATTRS(node, int64_t);
+    return NB_OK;
+}
+
+static nb_status one_hot_forward(nb_node *node)
+{
+    const nb_tensor *labels = node->inputs[0];
+    int64_t classes = *NB_ATTRS(node, int64_t);
+    for (int64_t i = 0; i < labels->size; i++) {
+        double label = nb_tensor_get(labels, i);
+        if (!(label >= 0 && label < (double)classes) || label != floor(label))
+            return nb_error(NB_ERR_ARG, "nb_one_hot: label %g at index %" PRId64
+                            " is not a class index: expected an integer in [0, %" PRId64 ")",
+                            label, i, classes);
+        nb_tensor_set(node->output, i * classes + (int64_t)label, 1.0);
+    }
+    return NB_OK;
+}
+
+static const nb_op one_hot_op = {"one_hot", 1, one_hot_infer, one_hot_forward, NULL};
+
+nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes)
+{
+    if (classes < 1) {
+        nb_error(NB_ERR_ARG, "nb_one_hot: classes is %" PRId64 ": expected at least 1", classes);
+        return NULL;
+    }
+    return nb_op_apply(tape, &one_hot_op, 1, (nb_tensor *[]){labels}, &classes, sizeof classes);
+}

@@ -1,0 +1,101 @@
+/* Helpers shared by the op families: input checks and loop templates.
+ *
+ * The templates write an elementwise op once, as expressions, and expand it
+ * for f32 and f64. <tgmath.h> makes exp, log, tanh, sqrt and fabs pick the
+ * float or double function from the argument, so one expression serves both.
+ * In the expressions: x is the input element, y the output element, g the
+ * upstream gradient element, c and d the op's scalar attributes. */
+#ifndef NABLA_OPS_INTERNAL_H
+#define NABLA_OPS_INTERNAL_H
+
+#include <tgmath.h>
+
+#include "internal.h"
+#include "nabla/ops.h"
+
+/* Scalar attributes of elementwise ops (clip bounds, scale factor). */
+typedef struct nb_scalar_attrs {
+    double c, d;
+} nb_scalar_attrs;
+
+/* Errors for op inputs; each names the public function (nb_<op name>). */
+nb_status nb__require_same_dtype(const nb_node *node);
+nb_status nb__require_same_shape(const nb_node *node);
+nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max_rank);
+/* Normalise a possibly negative axis for a tensor of `rank`; the message
+ * names the op of `node`. */
+nb_status nb__normalize_axis(const nb_node *node, int axis, int rank, int *out);
+
+/* ---- unary elementwise template ---------------------------------------- */
+
+#define NB__UNARY_LOOP(T, EXPR)                                                              \
+    do {                                                                                     \
+        const T *xs = in->data;                                                              \
+        T *ys = out->data;                                                                   \
+        const T c = (T)attrs.c, d = (T)attrs.d;                                              \
+        (void)c;                                                                             \
+        (void)d;                                                                             \
+        for (int64_t i = 0; i < n; i++) {                                                    \
+            const T x = xs[i];                                                               \
+            ys[i] = (T)(EXPR);                                                               \
+        }                                                                                    \
+    } while (0)
+
+#define NB__UNARY_GRAD_LOOP(T, EXPR)                                                         \
+    do {                                                                                     \
+        const T *xs = in->data, *ys = out->data, *gs = out->grad;                            \
+        T *dx = grad_in;                                                                     \
+        const T c = (T)attrs.c, d = (T)attrs.d;                                              \
+        (void)c;                                                                             \
+        (void)d;                                                                             \
+        for (int64_t i = 0; i < n; i++) {                                                    \
+            const T x = xs[i], y = ys[i], g = gs[i];                                         \
+            (void)x;                                                                         \
+            (void)y;                                                                         \
+            dx[i] += (T)(EXPR);                                                              \
+        }                                                                                    \
+    } while (0)
+
+/* Define <name>_op with forward y = FWD(x) and backward dx += BWD(x, y, g). */
+#define NB_DEFINE_UNARY_OP(op_name, FWD, BWD)                                                   \
+    static nb_status op_name##_forward(nb_node *node)                                           \
+    {                                                                                        \
+        const nb_tensor *in = node->inputs[0];                                               \
+        nb_tensor *out = node->output;                                                       \
+        nb_scalar_attrs attrs = node->attrs ? *NB_ATTRS(node, nb_scalar_attrs)               \
+                                            : (nb_scalar_attrs){0, 0};                       \
+        int64_t n = in->size;                                                                \
+        if (in->dtype == NB_F32)                                                             \
+            NB__UNARY_LOOP(float, FWD);                                                      \
+        else                                                                                 \
+            NB__UNARY_LOOP(double, FWD);                                                     \
+        return NB_OK;                                                                        \
+    }                                                                                        \
+    static nb_status op_name##_backward(nb_node *node)                                          \
+    {                                                                                        \
+        const nb_tensor *in = node->inputs[0];                                               \
+        const nb_tensor *out = node->output;                                                 \
+        void *grad_in = nb_node_input_grad(node, 0);                                         \
+        if (!grad_in)                                                                        \
+            return in->requires_grad ? NB_ERR_NOMEM : NB_OK;                                 \
+        nb_scalar_attrs attrs = node->attrs ? *NB_ATTRS(node, nb_scalar_attrs)               \
+                                            : (nb_scalar_attrs){0, 0};                       \
+        int64_t n = in->size;                                                                \
+        if (in->dtype == NB_F32)                                                             \
+            NB__UNARY_GRAD_LOOP(float, BWD);                                                 \
+        else                                                                                 \
+            NB__UNARY_GRAD_LOOP(double, BWD);                                                \
+        return NB_OK;                                                                        \
+    }                                                                                        \
+    static const nb_op op_name##_op = {                                                         \
+        .name = #op_name,                                                                       \
+        .n_inputs = 1,                                                                       \
+        .infer = nb_infer_same_as_input,                                                     \
+        .forward = op_name##_forward,                                                           \
+        .backward = op_name##_backward,                                                         \
+    }
+
+/* Apply a unary op with optional scalar attributes. */
+nb_tensor *nb__apply_unary(nb_tape *tape, const nb_op *op, nb_tensor *x, double c, double d);
+
+#endif
