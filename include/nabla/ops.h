@@ -82,5 +82,7 @@ nb_tensor *nb_argmax(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_equal(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 /* Class indices [n] (integral values in [0, classes)) -> one-hot [n, classes]. */
 nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes);
+/* 1 where x > c, else 0 (NaN gives 0): thresholds for binary accuracy. */
+nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c);
 
 #endif

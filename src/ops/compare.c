@@ -1,5 +1,6 @@
-/* Ops without gradients: argmax, equality, one-hot. Their backward is NULL,
- * so nb_op_apply never records them and their results are constants. */
+/* Ops without gradients: argmax, equality, one-hot, thresholds. Their
+ * backward is NULL, so nb_op_apply never records them and their results are
+ * constants. */
 #include <inttypes.h>
 #include <math.h>
 
@@ -109,4 +110,23 @@ nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes)
         return NULL;
     }
     return nb_op_apply(tape, &one_hot_op, 1, (nb_tensor *[]){labels}, &classes, sizeof classes);
+}
+
+/* ---- greater_scalar ------------------------------------------------------- */
+
+static nb_status greater_scalar_forward(nb_node *node)
+{
+    const nb_tensor *x = node->inputs[0];
+    double c = *NB_ATTRS(node, double);
+    for (int64_t i = 0; i < x->size; i++)
+        nb_tensor_set(node->output, i, nb_tensor_get(x, i) > c ? 1.0 : 0.0);
+    return NB_OK;
+}
+
+static const nb_op greater_scalar_op = {"greater_scalar", 1, nb_infer_same_as_input,
+                                        greater_scalar_forward, NULL};
+
+nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c)
+{
+    return nb_op_apply(tape, &greater_scalar_op, 1, (nb_tensor *[]){x}, &c, sizeof c);
 }

@@ -1,0 +1,431 @@
+/* Tests for the elementwise ops (src/ops/elementwise.c): add, sub, mul, div,
+ * add_scalar, scale, neg, exp, log, square, sqrt, abs and clip. */
+#include <math.h>
+
+#include "nb_test.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+
+/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
+static double tolerance(nb_dtype dtype, double expected)
+{
+    return (dtype == NB_F32 ? 2e-6 : 1e-12) * fmax(1.0, fabs(expected));
+}
+
+/* Assert the values (or, with grad, the gradient) of t element by element. */
+static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
+                         int64_t n)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    ck_assert_int_eq(t->size, n);
+    for (int64_t i = 0; i < n; i++) {
+        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
+        ck_assert_msg(fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
+                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
+                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
+    }
+}
+
+/* A caller-owned tensor of uniform values in [low, high) drawn with `seed`. */
+static nb_tensor *uniform(nb_dtype dtype, int rank, const int64_t *shape, double low, double high,
+                          uint64_t seed)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    nb_tensor *t = nb_tensor_rand_uniform(dtype, rank, shape, low, high, &rng);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+/* Move every value closer than `gap` to `point` out to point +- gap, so a
+ * finite difference of step 1e-6 never straddles a kink or a pole there. */
+static void keep_away(nb_tensor *t, double point, double gap)
+{
+    for (int64_t i = 0; i < t->size; i++) {
+        double v = nb_tensor_get(t, i);
+        if (fabs(v - point) < gap)
+            nb_tensor_set(t, i, v >= point ? point + gap : point - gap);
+    }
+}
+
+/* Shapes every op is gradient-checked on: 1x1, batch 1, a matrix, rank 3, a
+ * scalar and rank 4. */
+static const struct {
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+} grad_shapes[] = {
+    {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {0, {1}}, {4, {2, 1, 2, 3}},
+};
+#define N_GRAD_SHAPES (int)(sizeof grad_shapes / sizeof grad_shapes[0])
+
+/* ---- unary ops ---------------------------------------------------------- */
+
+typedef nb_tensor *(*unary_fn)(nb_tape *tape, nb_tensor *x);
+
+static nb_tensor *add_scalar_0_75(nb_tape *tape, nb_tensor *x) { return nb_add_scalar(tape, x, 0.75); }
+static nb_tensor *scale_minus_1_5(nb_tape *tape, nb_tensor *x) { return nb_scale(tape, x, -1.5); }
+static nb_tensor *clip_to_half(nb_tape *tape, nb_tensor *x) { return nb_clip(tape, x, -0.5, 0.5); }
+
+/* y = f(x) and dy/dx (from the backward of sum(y)) against values computed by
+ * hand, in f32 and f64. */
+static void check_unary_by_hand(const char *what, unary_fn f, int64_t n, const double *x,
+                                const double *y, const double *dydx)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *xt = nb_tensor_from_doubles(dtypes[d], 1, (const int64_t[]){n}, x);
+        nb_tensor_set_requires_grad(xt, true);
+        nb_tensor *yt = f(tape, xt);
+        assert_close(what, yt, false, y, n);
+        ck_assert_int_eq(nb_backward(nb_sum(tape, yt)), NB_OK);
+        assert_close(what, xt, true, dydx, n);
+        nb_tape_free(tape);
+        nb_tensor_free(xt);
+    }
+}
+
+START_TEST(add_scalar_shifts_and_passes_gradient)
+{
+    check_unary_by_hand("add_scalar", add_scalar_0_75, 3, (double[]){1, -2, 3.5},
+                        (double[]){1.75, -1.25, 4.25}, (double[]){1, 1, 1});
+}
+END_TEST
+
+START_TEST(scale_multiplies_value_and_gradient)
+{
+    check_unary_by_hand("scale", scale_minus_1_5, 3, (double[]){1, -2, 3.5},
+                        (double[]){-1.5, 3, -5.25}, (double[]){-1.5, -1.5, -1.5});
+}
+END_TEST
+
+START_TEST(neg_flips_sign_of_value_and_gradient)
+{
+    check_unary_by_hand("neg", nb_neg, 3, (double[]){1, -2, 3.5}, (double[]){-1, 2, -3.5},
+                        (double[]){-1, -1, -1});
+}
+END_TEST
+
+START_TEST(exp_grad_is_exp)
+{
+    const double e = 2.718281828459045, e2 = 7.38905609893065, inv_e = 0.36787944117144233;
+    check_unary_by_hand("exp", nb_exp, 4, (double[]){0, 1, -1, 2}, (double[]){1, e, inv_e, e2},
+                        (double[]){1, e, inv_e, e2});
+}
+END_TEST
+
+START_TEST(log_grad_is_reciprocal)
+{
+    check_unary_by_hand("log", nb_log, 4, (double[]){1, 2.718281828459045, 0.5, 10},
+                        (double[]){0, 1, -0.6931471805599453, 2.302585092994046},
+                        (double[]){1, 0.36787944117144233, 2, 0.1});
+}
+END_TEST
+
+START_TEST(square_grad_is_twice_x)
+{
+    check_unary_by_hand("square", nb_square, 4, (double[]){-3, 0.5, 0, 2},
+                        (double[]){9, 0.25, 0, 4}, (double[]){-6, 1, 0, 4});
+}
+END_TEST
+
+START_TEST(sqrt_grad_is_half_over_root)
+{
+    check_unary_by_hand("sqrt", nb_sqrt, 4, (double[]){4, 2, 0.25, 9},
+                        (double[]){2, 1.4142135623730951, 0.5, 3},
+                        (double[]){0.25, 0.35355339059327373, 1, 0.16666666666666666});
+}
+END_TEST
+
+START_TEST(abs_grad_is_sign_and_zero_at_zero)
+{
+    check_unary_by_hand("abs", nb_abs, 4, (double[]){-3, 0, 2.5, -0.25},
+                        (double[]){3, 0, 2.5, 0.25}, (double[]){-1, 0, 1, -1});
+}
+END_TEST
+
+START_TEST(clip_grad_passes_only_inside_bounds_inclusive)
+{
+    check_unary_by_hand("clip", clip_to_half, 5, (double[]){-2, -0.5, 0.25, 0.5, 3},
+                        (double[]){-0.5, -0.5, 0.25, 0.5, 0.5}, (double[]){0, 1, 1, 1, 0});
+}
+END_TEST
+
+START_TEST(clip_with_equal_bounds_gives_a_constant)
+{
+    nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(3), (double[]){-1, 2, 5});
+    nb_tensor *y = nb_clip(NULL, x, 2, 2);
+    assert_close("clip [2, 2]", y, false, (double[]){2, 2, 2}, 3);
+    nb_tensor_free(y);
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(unary_grad_adds_to_gradients_from_other_uses)
+{
+    /* y = sum(exp(x) + x * x): exp is recorded first, so it runs backward
+     * last, after the product has put 2x into x's gradient; dy/dx must be
+     * exp(x) + 2x, which an exp backward that overwrote would lose */
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2), (double[]){0, 1});
+    nb_tensor_set_requires_grad(x, true);
+    nb_tensor *e = nb_exp(tape, x);
+    nb_tensor *sq = nb_mul(tape, x, x);
+    ck_assert_int_eq(nb_backward(nb_sum(tape, nb_add(tape, e, sq))), NB_OK);
+    assert_close("exp(x) + x * x", x, true, (double[]){1, 2.718281828459045 + 2}, 2);
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
+typedef struct unary_case {
+    const char *name;
+    unary_fn apply;
+    double low, high; /* inputs are drawn from [low, high) */
+    int n_kinks;      /* points where the op has a kink, kept away from */
+    double kinks[2];
+} unary_case;
+
+static const unary_case unary_cases[] = {
+    {"add_scalar", add_scalar_0_75, -2, 2, 0, {0, 0}},
+    {"scale", scale_minus_1_5, -2, 2, 0, {0, 0}},
+    {"neg", nb_neg, -2, 2, 0, {0, 0}},
+    {"exp", nb_exp, -2, 2, 0, {0, 0}},
+    {"log", nb_log, 0.2, 3, 0, {0, 0}}, /* positive by construction */
+    {"square", nb_square, -2, 2, 0, {0, 0}},
+    {"sqrt", nb_sqrt, 0.2, 3, 0, {0, 0}},
+    {"abs", nb_abs, -2, 2, 1, {0, 0}},
+    {"clip", clip_to_half, -1, 1, 2, {-0.5, 0.5}},
+};
+#define N_UNARY_CASES (int)(sizeof unary_cases / sizeof unary_cases[0])
+
+static nb_tensor *apply_unary_case(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const unary_case *c = user;
+    return c->apply(tape, in[0]);
+}
+
+/* Loop test: _i picks the op from unary_cases. */
+START_TEST(unary_grad_matches_finite_differences)
+{
+    const unary_case *c = &unary_cases[_i];
+    for (int s = 0; s < N_GRAD_SHAPES; s++) {
+        nb_tensor *x = uniform(NB_F64, grad_shapes[s].rank, grad_shapes[s].shape, c->low, c->high,
+                               (uint64_t)(100 * _i + s));
+        for (int k = 0; k < c->n_kinks; k++)
+            keep_away(x, c->kinks[k], 0.1);
+        nb_tensor_set_requires_grad(x, true);
+        ck_assert_gradcheck(apply_unary_case, 1, (nb_tensor *[]){x}, (void *)c);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+/* ---- binary ops --------------------------------------------------------- */
+
+typedef nb_tensor *(*binary_fn)(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+
+/* y = f(a, b), dy/da and dy/db (backward of sum(y)) against values computed
+ * by hand, in f32 and f64. a = [1, -2, 3.5, 0.5], b = [0.5, 2, -1, 4]. */
+static void check_binary_by_hand(const char *what, binary_fn f, const double *y,
+                                  const double *dyda, const double *dydb)
+{
+    const double a[] = {1, -2, 3.5, 0.5}, b[] = {0.5, 2, -1, 4};
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *at = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 2), a);
+        nb_tensor *bt = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 2), b);
+        nb_tensor_set_requires_grad(at, true);
+        nb_tensor_set_requires_grad(bt, true);
+        nb_tensor *yt = f(tape, at, bt);
+        assert_close(what, yt, false, y, 4);
+        ck_assert_int_eq(nb_backward(nb_sum(tape, yt)), NB_OK);
+        assert_close(what, at, true, dyda, 4);
+        assert_close(what, bt, true, dydb, 4);
+        nb_tape_free(tape);
+        nb_tensor_free(at);
+        nb_tensor_free(bt);
+    }
+}
+
+START_TEST(add_grad_is_one_for_both)
+{
+    check_binary_by_hand("add", nb_add, (double[]){1.5, 0, 2.5, 4.5}, (double[]){1, 1, 1, 1},
+                         (double[]){1, 1, 1, 1});
+}
+END_TEST
+
+START_TEST(sub_grad_is_one_and_minus_one)
+{
+    check_binary_by_hand("sub", nb_sub, (double[]){0.5, -4, 4.5, -3.5}, (double[]){1, 1, 1, 1},
+                         (double[]){-1, -1, -1, -1});
+}
+END_TEST
+
+START_TEST(mul_grad_is_the_other_factor)
+{
+    /* d(ab)/da = b, d(ab)/db = a */
+    check_binary_by_hand("mul", nb_mul, (double[]){0.5, -4, -3.5, 2}, (double[]){0.5, 2, -1, 4},
+                         (double[]){1, -2, 3.5, 0.5});
+}
+END_TEST
+
+START_TEST(div_grad_follows_quotient_rule)
+{
+    /* d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 */
+    check_binary_by_hand("div", nb_div, (double[]){2, -1, -3.5, 0.125}, (double[]){2, 0.5, -1, 0.25},
+                         (double[]){-4, 0.5, -3.5, -0.03125});
+}
+END_TEST
+
+START_TEST(same_tensor_twice_accumulates_both_gradients)
+{
+    /* y = x * x: both inputs are x, dy/dx = 2x */
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(3), (double[]){1, -2, 0.5});
+    nb_tensor_set_requires_grad(x, true);
+    ck_assert_int_eq(nb_backward(nb_sum(tape, nb_mul(tape, x, x))), NB_OK);
+    assert_close("mul(x, x)", x, true, (double[]){2, -4, 1}, 3);
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    binary_fn apply;
+} binary_cases[] = {{"add", nb_add}, {"sub", nb_sub}, {"mul", nb_mul}, {"div", nb_div}};
+#define N_BINARY_CASES (int)(sizeof binary_cases / sizeof binary_cases[0])
+
+static nb_tensor *apply_binary_case(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const binary_fn *f = user;
+    return (*f)(tape, in[0], in[1]);
+}
+
+/* Loop test: _i picks the op from binary_cases. */
+START_TEST(binary_grad_matches_finite_differences)
+{
+    for (int s = 0; s < N_GRAD_SHAPES; s++) {
+        int rank = grad_shapes[s].rank;
+        const int64_t *shape = grad_shapes[s].shape;
+        nb_tensor *a = uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(200 + 10 * _i + s));
+        nb_tensor *b = uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(300 + 10 * _i + s));
+        keep_away(b, 0, 0.5); /* the divisor stays away from the pole of div */
+        nb_tensor_set_requires_grad(a, true);
+        nb_tensor_set_requires_grad(b, true);
+        ck_assert_gradcheck(apply_binary_case, 2, ((nb_tensor *[]){a, b}),
+                            (void *)&binary_cases[_i].apply);
+        nb_tensor_free(a);
+        nb_tensor_free(b);
+    }
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(binary_ops_reject_mixed_dtypes)
+{
+    nb_tensor *a = nb_tensor_ones(NB_F32, NB_SHAPE(2, 3));
+    nb_tensor *b = nb_tensor_ones(NB_F64, NB_SHAPE(2, 3));
+    char expected[128];
+    for (int i = 0; i < N_BINARY_CASES; i++) {
+        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, b));
+        ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
+        snprintf(expected, sizeof expected,
+                 "nb_%s: input 1 is f64 but input 0 is f32: expected the same dtype",
+                 binary_cases[i].name);
+        ck_assert_error_contains(expected);
+    }
+    nb_tensor_free(a);
+    nb_tensor_free(b);
+}
+END_TEST
+
+START_TEST(binary_ops_reject_different_shapes)
+{
+    nb_tensor *a = nb_tensor_ones(NB_F64, NB_SHAPE(2, 3));
+    nb_tensor *b = nb_tensor_ones(NB_F64, NB_SHAPE(3, 2));
+    nb_tensor *flat = nb_tensor_ones(NB_F64, NB_SHAPE(6));
+    char expected[128];
+    for (int i = 0; i < N_BINARY_CASES; i++) {
+        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, b));
+        ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+        snprintf(expected, sizeof expected,
+                 "nb_%s: shapes differ: a is [2, 3], b is [3, 2]: expected the same shape",
+                 binary_cases[i].name);
+        ck_assert_error_contains(expected);
+        /* the same element count in another rank is still another shape */
+        ck_assert_ptr_null(binary_cases[i].apply(NULL, flat, a));
+        ck_assert_error_contains("shapes differ: a is [6], b is [2, 3]");
+    }
+    nb_tensor_free(a);
+    nb_tensor_free(b);
+    nb_tensor_free(flat);
+}
+END_TEST
+
+START_TEST(clip_rejects_low_above_high)
+{
+    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(2));
+    ck_assert_ptr_null(nb_clip(NULL, x, 1, -1));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
+    ck_assert_error_contains("nb_clip: low 1 is greater than high -1");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(ops_given_null_keep_the_earlier_message)
+{
+    nb_tensor *a = nb_tensor_ones(NB_F32, NB_SHAPE(2, 3));
+    nb_tensor *b = nb_tensor_ones(NB_F32, NB_SHAPE(3));
+    ck_assert_ptr_null(nb_add(NULL, a, b));
+    for (int i = 0; i < N_UNARY_CASES; i++) {
+        ck_assert_ptr_null(unary_cases[i].apply(NULL, NULL));
+        ck_assert_error_contains("nb_add: shapes differ: a is [2, 3], b is [3]");
+    }
+    for (int i = 0; i < N_BINARY_CASES; i++) {
+        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, NULL));
+        ck_assert_error_contains("nb_add: shapes differ: a is [2, 3], b is [3]");
+    }
+    nb_tensor_free(a);
+    nb_tensor_free(b);
+}
+END_TEST
+
+static Suite *elementwise_suite(void)
+{
+    Suite *s = suite_create("elementwise");
+    TCase *tc = tcase_create("unary");
+    tcase_add_test(tc, add_scalar_shifts_and_passes_gradient);
+    tcase_add_test(tc, scale_multiplies_value_and_gradient);
+    tcase_add_test(tc, neg_flips_sign_of_value_and_gradient);
+    tcase_add_test(tc, exp_grad_is_exp);
+    tcase_add_test(tc, log_grad_is_reciprocal);
+    tcase_add_test(tc, square_grad_is_twice_x);
+    tcase_add_test(tc, sqrt_grad_is_half_over_root);
+    tcase_add_test(tc, abs_grad_is_sign_and_zero_at_zero);
+    tcase_add_test(tc, clip_grad_passes_only_inside_bounds_inclusive);
+    tcase_add_test(tc, clip_with_equal_bounds_gives_a_constant);
+    tcase_add_test(tc, unary_grad_adds_to_gradients_from_other_uses);
+    tcase_add_loop_test(tc, unary_grad_matches_finite_differences, 0, N_UNARY_CASES);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("binary");
+    tcase_add_test(tc, add_grad_is_one_for_both);
+    tcase_add_test(tc, sub_grad_is_one_and_minus_one);
+    tcase_add_test(tc, mul_grad_is_the_other_factor);
+    tcase_add_test(tc, div_grad_follows_quotient_rule);
+    tcase_add_test(tc, same_tensor_twice_accumulates_both_gradients);
+    tcase_add_loop_test(tc, binary_grad_matches_finite_differences, 0, N_BINARY_CASES);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, binary_ops_reject_mixed_dtypes);
+    tcase_add_test(tc, binary_ops_reject_different_shapes);
+    tcase_add_test(tc, clip_rejects_low_above_high);
+    tcase_add_test(tc, ops_given_null_keep_the_earlier_message);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+NB_TEST_MAIN(elementwise_suite)

@@ -1,0 +1,395 @@
+/* Tests for sums and means (src/ops/reduce.c): of every element and along
+ * one axis, with negative axes and keepdims. */
+#include <math.h>
+
+#include "nb_test.h"
+
+static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+
+/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
+static double tolerance(nb_dtype dtype, double expected)
+{
+    return (dtype == NB_F32 ? 2e-6 : 1e-12) * fmax(1.0, fabs(expected));
+}
+
+/* Assert the values (or, with grad, the gradient) of t element by element. */
+static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
+                         int64_t n)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    ck_assert_int_eq(t->size, n);
+    for (int64_t i = 0; i < n; i++) {
+        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
+        ck_assert_msg(fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
+                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
+                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
+    }
+}
+
+/* Assert t's shape is [dims...]. */
+static void assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    char got[64];
+    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
+                  nb_shape_str(t, got, sizeof got), rank);
+    for (int d = 0; d < rank; d++)
+        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
+                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
+}
+
+/* x = [[1, 2, 3], [4, 5, 6]] */
+static nb_tensor *matrix_1_to_6(nb_dtype dtype)
+{
+    return nb_tensor_from_doubles(dtype, NB_SHAPE(2, 3), (double[]){1, 2, 3, 4, 5, 6});
+}
+
+/* x[i][j][k] = 12 i + 4 j + k, shape [2, 3, 4] */
+static nb_tensor *cube_0_to_23(nb_dtype dtype)
+{
+    nb_tensor *t = nb_tensor_zeros(dtype, NB_SHAPE(2, 3, 4));
+    for (int64_t i = 0; i < 24; i++)
+        nb_tensor_set(t, i, (double)i);
+    return t;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+START_TEST(sum_and_mean_of_everything_are_scalars)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x = matrix_1_to_6(dtypes[d]);
+        nb_tensor *s = nb_sum(NULL, x), *m = nb_mean(NULL, x);
+        assert_shape("sum", s, 0, NULL);
+        assert_shape("mean", m, 0, NULL);
+        assert_close("sum", s, false, (double[]){21}, 1);
+        assert_close("mean", m, false, (double[]){3.5}, 1);
+        nb_tensor_free(s);
+        nb_tensor_free(m);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(sum_axis_removes_the_axis_for_positive_and_negative_axes)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x = matrix_1_to_6(dtypes[d]);
+        const int axes[] = {0, -2, 1, -1};
+        for (int a = 0; a < 4; a++) {
+            nb_tensor *y = nb_sum_axis(NULL, x, axes[a], false);
+            if (axes[a] == 0 || axes[a] == -2) {
+                assert_shape("sum_axis 0", y, 1, (int64_t[]){3});
+                assert_close("sum_axis 0", y, false, (double[]){5, 7, 9}, 3);
+            } else {
+                assert_shape("sum_axis 1", y, 1, (int64_t[]){2});
+                assert_close("sum_axis 1", y, false, (double[]){6, 15}, 2);
+            }
+            nb_tensor_free(y);
+        }
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(mean_axis_divides_by_the_axis_length)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x = matrix_1_to_6(dtypes[d]);
+        nb_tensor *m0 = nb_mean_axis(NULL, x, -2, false), *m1 = nb_mean_axis(NULL, x, 1, false);
+        assert_close("mean_axis 0", m0, false, (double[]){2.5, 3.5, 4.5}, 3);
+        assert_close("mean_axis 1", m1, false, (double[]){2, 5}, 2);
+        nb_tensor_free(m0);
+        nb_tensor_free(m1);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(keepdims_leaves_a_dimension_of_one)
+{
+    nb_tensor *x = matrix_1_to_6(NB_F64);
+    nb_tensor *s0 = nb_sum_axis(NULL, x, 0, true), *s1 = nb_sum_axis(NULL, x, -1, true);
+    nb_tensor *m1 = nb_mean_axis(NULL, x, 1, true);
+    assert_shape("sum_axis 0 keepdims", s0, 2, (int64_t[]){1, 3});
+    assert_shape("sum_axis -1 keepdims", s1, 2, (int64_t[]){2, 1});
+    assert_shape("mean_axis 1 keepdims", m1, 2, (int64_t[]){2, 1});
+    assert_close("sum_axis 0 keepdims", s0, false, (double[]){5, 7, 9}, 3);
+    assert_close("mean_axis 1 keepdims", m1, false, (double[]){2, 5}, 2);
+    nb_tensor_free(s0);
+    nb_tensor_free(s1);
+    nb_tensor_free(m1);
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(reductions_of_rank_3_sum_the_right_elements)
+{
+    /* with x[i][j][k] = 12 i + 4 j + k:
+     *   axis 0: x[0][j][k] + x[1][j][k] = 2 (4 j + k) + 12
+     *   axis 1: sum over j = 36 i + 3 k + 12
+     *   axis 2: sum over k = 48 i + 16 j + 6, and the mean is a quarter */
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x = cube_0_to_23(dtypes[d]);
+        nb_tensor *a0 = nb_sum_axis(NULL, x, 0, false);
+        nb_tensor *a1 = nb_sum_axis(NULL, x, -2, false);
+        nb_tensor *a2 = nb_mean_axis(NULL, x, 2, true);
+        assert_shape("axis 0", a0, 2, (int64_t[]){3, 4});
+        assert_close("axis 0", a0, false,
+                     (double[]){12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}, 12);
+        assert_shape("axis 1", a1, 2, (int64_t[]){2, 4});
+        assert_close("axis 1", a1, false, (double[]){12, 15, 18, 21, 48, 51, 54, 57}, 8);
+        assert_shape("mean axis 2", a2, 3, (int64_t[]){2, 3, 1});
+        assert_close("mean axis 2", a2, false, (double[]){1.5, 5.5, 9.5, 13.5, 17.5, 21.5}, 6);
+        nb_tensor_free(a0);
+        nb_tensor_free(a1);
+        nb_tensor_free(a2);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(sum_axis_of_a_vector_is_a_scalar)
+{
+    nb_tensor *x = nb_tensor_from_doubles(NB_F32, NB_SHAPE(4), (double[]){1, 2, 3, 4.5});
+    nb_tensor *s = nb_sum_axis(NULL, x, 0, false), *k = nb_sum_axis(NULL, x, -1, true);
+    assert_shape("sum_axis of [4]", s, 0, NULL);
+    assert_close("sum_axis of [4]", s, false, (double[]){10.5}, 1);
+    assert_shape("sum_axis of [4] keepdims", k, 1, (int64_t[]){1});
+    nb_tensor_free(s);
+    nb_tensor_free(k);
+    nb_tensor_free(x);
+}
+END_TEST
+
+/* ---- gradients by hand -------------------------------------------------- */
+
+START_TEST(sum_grad_is_one_and_mean_grad_is_one_over_n)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *x = matrix_1_to_6(dtypes[d]);
+        nb_tensor_set_requires_grad(x, true);
+        ck_assert_int_eq(nb_backward(nb_sum(tape, x)), NB_OK);
+        assert_close("sum", x, true, (double[]){1, 1, 1, 1, 1, 1}, 6);
+        nb_tensor_zero_grad(x);
+        ck_assert_int_eq(nb_backward(nb_mean(tape, x)), NB_OK);
+        const double sixth = 1.0 / 6;
+        assert_close("mean", x, true, (double[]){sixth, sixth, sixth, sixth, sixth, sixth}, 6);
+        nb_tape_free(tape);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(axis_grads_broadcast_the_upstream_gradient)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *x = matrix_1_to_6(dtypes[d]);
+        nb_tensor_set_requires_grad(x, true);
+        /* sum over rows, seeded [1, 2, 3]: each row of dx is the seed */
+        nb_tensor *g0 = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3), (double[]){1, 2, 3});
+        ck_assert_int_eq(nb_backward_from(nb_sum_axis(tape, x, 0, false), g0), NB_OK);
+        assert_close("sum_axis 0", x, true, (double[]){1, 2, 3, 1, 2, 3}, 6);
+        /* mean over columns with keepdims, seeded [[1], [2]]: row i gets g_i / 3 */
+        nb_tensor_zero_grad(x);
+        nb_tensor *g1 = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 1), (double[]){1, 2});
+        ck_assert_int_eq(nb_backward_from(nb_mean_axis(tape, x, -1, true), g1), NB_OK);
+        const double third = 1.0 / 3, two_thirds = 2.0 / 3;
+        assert_close("mean_axis 1", x, true,
+                     (double[]){third, third, third, two_thirds, two_thirds, two_thirds}, 6);
+        nb_tape_free(tape);
+        nb_tensor_free(x);
+        nb_tensor_free(g0);
+        nb_tensor_free(g1);
+    }
+}
+END_TEST
+
+START_TEST(middle_axis_grad_reaches_every_summed_element)
+{
+    /* y[i][k] = sum_j x[i][j][k], seeded g[i][k] = 10 i + k: dx[i][j][k] = g[i][k] */
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = cube_0_to_23(NB_F64);
+    nb_tensor_set_requires_grad(x, true);
+    nb_tensor *g = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 4),
+                                          (double[]){0, 1, 2, 3, 10, 11, 12, 13});
+    ck_assert_int_eq(nb_backward_from(nb_sum_axis(tape, x, 1, false), g), NB_OK);
+    for (int64_t i = 0; i < 2; i++)
+        for (int64_t j = 0; j < 3; j++)
+            for (int64_t k = 0; k < 4; k++)
+                ck_assert_double_eq(nb_tensor_grad_get(x, (i * 3 + j) * 4 + k),
+                                    (double)(10 * i + k));
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+    nb_tensor_free(g);
+}
+END_TEST
+
+/* ---- gradient checks ---------------------------------------------------- */
+
+typedef struct reduce_case {
+    bool mean;
+    bool whole; /* nb_sum / nb_mean instead of the _axis versions */
+    int axis;
+    bool keepdims;
+} reduce_case;
+
+static nb_tensor *reduce_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const reduce_case *c = user;
+    if (c->whole)
+        return c->mean ? nb_mean(tape, in[0]) : nb_sum(tape, in[0]);
+    return c->mean ? nb_mean_axis(tape, in[0], c->axis, c->keepdims)
+                   : nb_sum_axis(tape, in[0], c->axis, c->keepdims);
+}
+
+static const struct {
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+} grad_shapes[] = {
+    {1, {5}}, {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {4, {2, 1, 3, 2}},
+};
+#define N_GRAD_SHAPES (int)(sizeof grad_shapes / sizeof grad_shapes[0])
+
+static nb_tensor *random_input(int s)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, (uint64_t)(60 + s));
+    nb_tensor *x = nb_tensor_rand_uniform(NB_F64, grad_shapes[s].rank, grad_shapes[s].shape, -2,
+                                          2, &rng);
+    ck_assert_ptr_nonnull(x);
+    nb_tensor_set_requires_grad(x, true);
+    return x;
+}
+
+START_TEST(sum_and_mean_grads_match_finite_differences)
+{
+    for (int s = 0; s < N_GRAD_SHAPES; s++) {
+        nb_tensor *x = random_input(s);
+        for (int mean = 0; mean < 2; mean++) {
+            reduce_case c = {mean, true, 0, false};
+            ck_assert_gradcheck(reduce_of, 1, (nb_tensor *[]){x}, &c);
+        }
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+/* Every axis of every shape, counted from the front and from the back, with
+ * and without keepdims, for sum_axis and mean_axis. */
+START_TEST(axis_grads_match_finite_differences_on_every_axis)
+{
+    for (int s = 0; s < N_GRAD_SHAPES; s++) {
+        nb_tensor *x = random_input(s);
+        int rank = grad_shapes[s].rank;
+        for (int axis = -rank; axis < rank; axis++)
+            for (int flags = 0; flags < 4; flags++) {
+                reduce_case c = {flags & 1, false, axis, (flags & 2) != 0};
+                ck_assert_gradcheck(reduce_of, 1, (nb_tensor *[]){x}, &c);
+            }
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+/* sum_axis(x) + sum_axis(x^2) along `axis`: the first reduction is recorded
+ * first, so it runs backward last, after the square has put its part into
+ * x's gradient; it must add to it, not overwrite it. */
+static nb_tensor *two_uses_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const reduce_case *c = user;
+    nb_tensor *first = reduce_of(tape, in, user);
+    nb_tensor *squared = nb_square(tape, in[0]);
+    nb_tensor *second = c->mean ? nb_mean_axis(tape, squared, c->axis, c->keepdims)
+                                : nb_sum_axis(tape, squared, c->axis, c->keepdims);
+    return nb_add(tape, first, second);
+}
+
+START_TEST(axis_grads_add_to_gradients_from_other_uses)
+{
+    nb_tensor *x = random_input(4); /* [2, 3, 2] */
+    for (int mean = 0; mean < 2; mean++)
+        for (int axis = 0; axis < 3; axis++) {
+            reduce_case c = {mean, false, axis, false};
+            ck_assert_gradcheck(two_uses_of, 1, (nb_tensor *[]){x}, &c);
+        }
+    nb_tensor_free(x);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(axis_out_of_range_is_an_error)
+{
+    nb_tensor *x = matrix_1_to_6(NB_F32);
+    ck_assert_ptr_null(nb_sum_axis(NULL, x, 2, false));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
+    ck_assert_error_contains("nb_sum_axis: axis 2 is out of range for x of shape [2, 3]: expected -2 to 1");
+    ck_assert_ptr_null(nb_sum_axis(NULL, x, -3, true));
+    ck_assert_error_contains("nb_sum_axis: axis -3 is out of range for x of shape [2, 3]");
+    ck_assert_ptr_null(nb_mean_axis(NULL, x, 5, true));
+    ck_assert_error_contains("nb_mean_axis: axis 5 is out of range for x of shape [2, 3]: expected -2 to 1");
+    ck_assert_ptr_null(nb_mean_axis(NULL, x, -3, false));
+    ck_assert_error_contains("nb_mean_axis: axis -3 is out of range");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(axis_reduction_of_a_scalar_is_an_error)
+{
+    nb_tensor *x = nb_tensor_full(NB_F64, 0, NULL, 2.0);
+    ck_assert_ptr_null(nb_sum_axis(NULL, x, 0, false));
+    ck_assert_error_contains("nb_sum_axis: axis 0 is out of range for x of shape []");
+    ck_assert_ptr_null(nb_mean_axis(NULL, x, -1, false));
+    ck_assert_error_contains("nb_mean_axis: axis -1 is out of range for x of shape []");
+    /* the whole-tensor reductions accept a scalar */
+    nb_tensor *s = nb_sum(NULL, x);
+    assert_close("sum of a scalar", s, false, (double[]){2}, 1);
+    nb_tensor_free(s);
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(reductions_given_null_keep_the_earlier_message)
+{
+    nb_tensor *x = matrix_1_to_6(NB_F32);
+    ck_assert_ptr_null(nb_sum_axis(NULL, x, 7, false));
+    ck_assert_ptr_null(nb_sum(NULL, NULL));
+    ck_assert_ptr_null(nb_mean(NULL, NULL));
+    ck_assert_ptr_null(nb_sum_axis(NULL, NULL, 0, false));
+    ck_assert_ptr_null(nb_mean_axis(NULL, NULL, 0, true));
+    ck_assert_error_contains("nb_sum_axis: axis 7 is out of range");
+    nb_tensor_free(x);
+}
+END_TEST
+
+static Suite *reduce_suite(void)
+{
+    Suite *s = suite_create("reduce");
+    TCase *tc = tcase_create("values");
+    tcase_add_test(tc, sum_and_mean_of_everything_are_scalars);
+    tcase_add_test(tc, sum_axis_removes_the_axis_for_positive_and_negative_axes);
+    tcase_add_test(tc, mean_axis_divides_by_the_axis_length);
+    tcase_add_test(tc, keepdims_leaves_a_dimension_of_one);
+    tcase_add_test(tc, reductions_of_rank_3_sum_the_right_elements);
+    tcase_add_test(tc, sum_axis_of_a_vector_is_a_scalar);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gradients");
+    tcase_add_test(tc, sum_grad_is_one_and_mean_grad_is_one_over_n);
+    tcase_add_test(tc, axis_grads_broadcast_the_upstream_gradient);
+    tcase_add_test(tc, middle_axis_grad_reaches_every_summed_element);
+    tcase_add_test(tc, sum_and_mean_grads_match_finite_differences);
+    tcase_add_test(tc, axis_grads_match_finite_differences_on_every_axis);
+    tcase_add_test(tc, axis_grads_add_to_gradients_from_other_uses);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, axis_out_of_range_is_an_error);
+    tcase_add_test(tc, axis_reduction_of_a_scalar_is_an_error);
+    tcase_add_test(tc, reductions_given_null_keep_the_earlier_message);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+NB_TEST_MAIN(reduce_suite)

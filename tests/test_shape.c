@@ -1,0 +1,289 @@
+/* Tests for reshape and flatten (src/ops/shape.c). */
+#include <math.h>
+
+#include "nb_test.h"
+
+static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+
+/* Assert t's shape is [dims...]. */
+static void assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    char got[64];
+    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
+                  nb_shape_str(t, got, sizeof got), rank);
+    for (int d = 0; d < rank; d++)
+        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
+                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
+}
+
+/* Assert t holds 0, 1, 2, ... in row-major order (values are exact). */
+static void assert_counts_up(const char *what, const nb_tensor *t)
+{
+    for (int64_t i = 0; i < t->size; i++)
+        ck_assert_msg(nb_tensor_get(t, i) == (double)i, "%s: element %d is %g", what, (int)i,
+                      nb_tensor_get(t, i));
+}
+
+/* A caller-owned tensor of shape `shape` holding 0, 1, 2, ... */
+static nb_tensor *counting(nb_dtype dtype, int rank, const int64_t *shape)
+{
+    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
+    ck_assert_ptr_nonnull(t);
+    for (int64_t i = 0; i < t->size; i++)
+        nb_tensor_set(t, i, (double)i);
+    return t;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+START_TEST(reshape_keeps_values_in_row_major_order)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x = counting(dtypes[d], NB_SHAPE(2, 3));
+        nb_tensor *a = nb_reshape(NULL, x, NB_SHAPE(3, 2));
+        nb_tensor *b = nb_reshape(NULL, x, NB_SHAPE(6));
+        nb_tensor *c = nb_reshape(NULL, x, NB_SHAPE(1, 2, 1, 3));
+        assert_shape("[3, 2]", a, 2, (int64_t[]){3, 2});
+        assert_shape("[6]", b, 1, (int64_t[]){6});
+        assert_shape("[1, 2, 1, 3]", c, 4, (int64_t[]){1, 2, 1, 3});
+        assert_counts_up("[3, 2]", a);
+        assert_counts_up("[6]", b);
+        assert_counts_up("[1, 2, 1, 3]", c);
+        ck_assert_int_eq(a->dtype, dtypes[d]);
+        ck_assert(a->data != x->data); /* a copy, not a view */
+        nb_tensor_free(a);
+        nb_tensor_free(b);
+        nb_tensor_free(c);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(reshape_infers_the_minus_one_dimension)
+{
+    nb_tensor *x = counting(NB_F32, NB_SHAPE(2, 3, 2));
+    nb_tensor *a = nb_reshape(NULL, x, NB_SHAPE(-1, 4));
+    nb_tensor *b = nb_reshape(NULL, x, NB_SHAPE(2, -1, 1));
+    nb_tensor *c = nb_reshape(NULL, x, NB_SHAPE(-1));
+    assert_shape("[-1, 4]", a, 2, (int64_t[]){3, 4});
+    assert_shape("[2, -1, 1]", b, 3, (int64_t[]){2, 6, 1});
+    assert_shape("[-1]", c, 1, (int64_t[]){12});
+    assert_counts_up("[-1, 4]", a);
+    nb_tensor_free(a);
+    nb_tensor_free(b);
+    nb_tensor_free(c);
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(reshape_between_one_element_and_a_scalar)
+{
+    nb_tensor *x = nb_tensor_full(NB_F64, NB_SHAPE(1, 1), 4.5);
+    nb_tensor *s = nb_reshape(NULL, x, 0, NULL);
+    assert_shape("scalar", s, 0, NULL);
+    ck_assert_double_eq(nb_tensor_item(s), 4.5);
+    nb_tensor *back = nb_reshape(NULL, s, NB_SHAPE(1, -1, 1));
+    assert_shape("[1, -1, 1]", back, 3, (int64_t[]){1, 1, 1});
+    nb_tensor_free(back);
+    nb_tensor_free(s);
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(flatten_keeps_the_batch_axis)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *x3 = counting(dtypes[d], NB_SHAPE(2, 3, 4));
+        nb_tensor *x4 = counting(dtypes[d], NB_SHAPE(1, 2, 2, 2));
+        nb_tensor *x2 = counting(dtypes[d], NB_SHAPE(2, 3));
+        nb_tensor *x1 = counting(dtypes[d], NB_SHAPE(5));
+        nb_tensor *f3 = nb_flatten(NULL, x3), *f4 = nb_flatten(NULL, x4);
+        nb_tensor *f2 = nb_flatten(NULL, x2), *f1 = nb_flatten(NULL, x1);
+        assert_shape("flatten [2, 3, 4]", f3, 2, (int64_t[]){2, 12});
+        assert_shape("flatten [1, 2, 2, 2]", f4, 2, (int64_t[]){1, 8});
+        assert_shape("flatten [2, 3]", f2, 2, (int64_t[]){2, 3});
+        assert_shape("flatten [5]", f1, 2, (int64_t[]){5, 1});
+        assert_counts_up("flatten [2, 3, 4]", f3);
+        assert_counts_up("flatten [1, 2, 2, 2]", f4);
+        nb_tensor *all[] = {x3, x4, x2, x1, f3, f4, f2, f1};
+        for (int i = 0; i < 8; i++)
+            nb_tensor_free(all[i]);
+    }
+}
+END_TEST
+
+/* ---- gradients ---------------------------------------------------------- */
+
+START_TEST(reshape_grad_is_the_upstream_gradient_in_the_old_shape)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *x = counting(dtypes[d], NB_SHAPE(2, 3));
+        nb_tensor_set_requires_grad(x, true);
+        nb_tensor *g = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3, 2),
+                                              (double[]){0.5, -1, 2, 3, -4, 8});
+        ck_assert_int_eq(nb_backward_from(nb_reshape(tape, x, NB_SHAPE(3, -1)), g), NB_OK);
+        const double expected[] = {0.5, -1, 2, 3, -4, 8};
+        for (int64_t i = 0; i < 6; i++)
+            ck_assert_double_eq(nb_tensor_grad_get(x, i), expected[i]);
+        nb_tape_free(tape);
+        nb_tensor_free(x);
+        nb_tensor_free(g);
+    }
+}
+END_TEST
+
+typedef struct reshape_case {
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+    bool flatten; /* nb_flatten instead of nb_reshape to shape */
+} reshape_case;
+
+static nb_tensor *reshape_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const reshape_case *c = user;
+    /* squared so the function is not linear: every element gets its own
+     * gradient, and a reshape that mixes up elements shows */
+    nb_tensor *y = c->flatten ? nb_flatten(tape, in[0]) : nb_reshape(tape, in[0], c->rank, c->shape);
+    return nb_square(tape, y);
+}
+
+START_TEST(reshape_and_flatten_grads_match_finite_differences)
+{
+    static const struct {
+        int rank;
+        int64_t shape[NB_MAX_RANK];
+        reshape_case to[3];
+    } cases[] = {
+        {2, {1, 1}, {{0, {1}, false}, {3, {1, -1, 1}, false}, {0, {1}, true}}},
+        {2, {1, 6}, {{2, {3, 2}, false}, {1, {-1}, false}, {0, {1}, true}}},
+        {2, {3, 4}, {{3, {2, -1, 3}, false}, {2, {4, 3}, false}, {0, {1}, true}}},
+        {3, {2, 3, 2}, {{2, {-1, 2}, false}, {4, {1, 2, 3, 2}, false}, {0, {1}, true}}},
+        {4, {2, 1, 2, 3}, {{1, {12}, false}, {2, {6, -1}, false}, {0, {1}, true}}},
+    };
+    for (int s = 0; s < (int)(sizeof cases / sizeof cases[0]); s++) {
+        nb_rng rng;
+        nb_rng_seed(&rng, (uint64_t)(70 + s));
+        nb_tensor *x = nb_tensor_rand_uniform(NB_F64, cases[s].rank, cases[s].shape, -2, 2, &rng);
+        nb_tensor_set_requires_grad(x, true);
+        for (int t = 0; t < 3; t++)
+            ck_assert_gradcheck(reshape_of, 1, (nb_tensor *[]){x}, (void *)&cases[s].to[t]);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+/* reshape(x) * reshape(x^2): the first reshape is recorded first, so it runs
+ * backward last, after the square has put its part into x's gradient; it
+ * must add to it, not overwrite it. */
+static nb_tensor *two_reshapes_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    (void)user;
+    nb_tensor *first = nb_reshape(tape, in[0], NB_SHAPE(-1));
+    nb_tensor *second = nb_flatten(tape, nb_square(tape, in[0]));
+    return nb_mul(tape, nb_reshape(tape, first, NB_SHAPE(3, 4)), second);
+}
+
+START_TEST(reshape_grad_adds_to_gradients_from_other_uses)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, 80);
+    nb_tensor *x = nb_tensor_rand_uniform(NB_F64, NB_SHAPE(3, 2, 2), -2, 2, &rng);
+    nb_tensor_set_requires_grad(x, true);
+    ck_assert_gradcheck(two_reshapes_of, 1, (nb_tensor *[]){x}, NULL);
+    nb_tensor_free(x);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(reshape_to_another_element_count_is_an_error)
+{
+    nb_tensor *x = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
+    ck_assert_ptr_null(nb_reshape(NULL, x, NB_SHAPE(4, 2)));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_error_contains(
+        "nb_reshape: x of shape [2, 3] has 6 elements; new shape [4, 2] does not hold that many");
+    /* no whole number fills the -1 */
+    ck_assert_ptr_null(nb_reshape(NULL, x, NB_SHAPE(4, -1)));
+    ck_assert_error_contains("nb_reshape: x of shape [2, 3] has 6 elements; new shape [4, -1]");
+    ck_assert_ptr_null(nb_reshape(NULL, x, 0, NULL));
+    ck_assert_error_contains("new shape [] does not hold that many");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(reshape_with_bad_dimensions_is_an_error)
+{
+    nb_tensor *x = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
+    ck_assert_ptr_null(nb_reshape(NULL, x, NB_SHAPE(-1, -1)));
+    ck_assert_error_contains("nb_reshape: new shape [-1, -1] has dimension -1 on axis 1: "
+                             "expected positive sizes and at most one -1");
+    ck_assert_ptr_null(nb_reshape(NULL, x, NB_SHAPE(0, 6)));
+    ck_assert_error_contains("nb_reshape: new shape [0, 6] has dimension 0 on axis 0");
+    ck_assert_ptr_null(nb_reshape(NULL, x, NB_SHAPE(6, -2)));
+    ck_assert_error_contains("nb_reshape: new shape [6, -2] has dimension -2 on axis 1");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(reshape_with_bad_rank_is_an_error)
+{
+    nb_tensor *x = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
+    ck_assert_ptr_null(nb_reshape(NULL, x, 5, (const int64_t[]){1, 1, 2, 3, 1}));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
+    ck_assert_error_contains("nb_reshape: rank 5: expected 0 to 4 with a shape");
+    ck_assert_ptr_null(nb_reshape(NULL, x, -1, (const int64_t[]){6}));
+    ck_assert_error_contains("nb_reshape: rank -1: expected 0 to 4");
+    ck_assert_ptr_null(nb_reshape(NULL, x, 2, NULL));
+    ck_assert_error_contains("nb_reshape: rank 2 with a NULL shape: expected 0 to 4 with a shape");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(flatten_of_a_scalar_is_an_error)
+{
+    nb_tensor *x = nb_tensor_full(NB_F64, 0, NULL, 1.0);
+    ck_assert_ptr_null(nb_flatten(NULL, x));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_error_contains("nb_flatten: x is a scalar (rank 0): expected rank 1 or more");
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(shape_ops_given_null_keep_the_earlier_message)
+{
+    nb_tensor *x = nb_tensor_full(NB_F64, 0, NULL, 1.0);
+    ck_assert_ptr_null(nb_reshape(NULL, nb_flatten(NULL, x), NB_SHAPE(1)));
+    ck_assert_ptr_null(nb_flatten(NULL, NULL));
+    ck_assert_error_contains("nb_flatten: x is a scalar");
+    nb_tensor_free(x);
+}
+END_TEST
+
+static Suite *shape_suite(void)
+{
+    Suite *s = suite_create("shape");
+    TCase *tc = tcase_create("values");
+    tcase_add_test(tc, reshape_keeps_values_in_row_major_order);
+    tcase_add_test(tc, reshape_infers_the_minus_one_dimension);
+    tcase_add_test(tc, reshape_between_one_element_and_a_scalar);
+    tcase_add_test(tc, flatten_keeps_the_batch_axis);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gradients");
+    tcase_add_test(tc, reshape_grad_is_the_upstream_gradient_in_the_old_shape);
+    tcase_add_test(tc, reshape_and_flatten_grads_match_finite_differences);
+    tcase_add_test(tc, reshape_grad_adds_to_gradients_from_other_uses);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_test(tc, reshape_to_another_element_count_is_an_error);
+    tcase_add_test(tc, reshape_with_bad_dimensions_is_an_error);
+    tcase_add_test(tc, reshape_with_bad_rank_is_an_error);
+    tcase_add_test(tc, flatten_of_a_scalar_is_an_error);
+    tcase_add_test(tc, shape_ops_given_null_keep_the_earlier_message);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+NB_TEST_MAIN(shape_suite)
