@@ -4,6 +4,7 @@
 
 #include "nabla/alloc.h"
 #include "nabla/backend.h"
+#include "nabla/data.h"
 #include "nabla/error.h"
 #include "nabla/gradcheck.h"
 #include "nabla/op.h"
