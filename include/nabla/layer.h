@@ -1,0 +1,147 @@
+/* nabla/layer.h: the layer interface, and the built-in layers.
+ *
+ * A layer is a struct with a class (a table of functions) and the state the
+ * class keeps. Every layer, built-in or written by a user, composes ops in its
+ * forward function: no layer has a backward pass of its own; nb_backward
+ * differentiates through the ops it recorded.
+ *
+ * A custom layer fills an nb_layer_class and creates its layers with
+ * nb_layer_new; see examples/custom_layer.c. Its build function receives the
+ * input shape (without the batch axis), creates its parameters with
+ * nb_layer_add_param and sets the output shape; its forward function gets a
+ * batch x with the batch on axis 0.
+ */
+#ifndef NABLA_LAYER_H
+#define NABLA_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nabla/rng.h"
+#include "nabla/tape.h"
+#include "nabla/tensor.h"
+
+#define NB_LAYER_MAX_PARAMS 8
+
+struct cJSON;
+typedef struct nb_layer nb_layer;
+
+typedef struct nb_layer_class {
+    const char *type; /* "Dense", shown by summaries and saved in model files */
+    /* Create the parameters (of dtype self->dtype) for inputs of shape
+     * in_shape[0..in_rank) (no batch axis), drawing initial values from rng,
+     * and set
+     * self->out_rank / self->out_shape. NULL: the output is shaped as the
+     * input and there are no parameters. */
+    nb_status (*build)(nb_layer *self, int in_rank, const int64_t *in_shape, nb_rng *rng);
+    /* Compute the output for the batch x on tape. `training` is true inside
+     * fit (dropout is active only then). rng gives randomness for this call. */
+    nb_tensor *(*forward)(nb_layer *self, nb_tape *tape, nb_tensor *x, bool training,
+                          nb_rng *rng);
+    /* Add the layer's configuration to a JSON object (units, activation...);
+     * may be NULL. */
+    nb_status (*config)(const nb_layer *self, struct cJSON *json);
+    /* Free self->state; may be NULL. Parameters are freed by nb_layer_free. */
+    void (*destroy)(nb_layer *self);
+    /* Create an unbuilt layer from the JSON object that config wrote, for
+     * loading model files; NULL when the class cannot be loaded. */
+    nb_layer *(*from_config)(const struct cJSON *json);
+} nb_layer_class;
+
+struct nb_layer {
+    const nb_layer_class *cls;
+    char name[32];      /* unique in its model: "dense", "dense_1", ... */
+    bool built;
+    nb_dtype dtype;     /* of the parameters: the model's dtype */
+    int in_rank, out_rank; /* shapes without the batch axis */
+    int64_t in_shape[NB_MAX_RANK], out_shape[NB_MAX_RANK];
+    int n_params;
+    nb_tensor *params[NB_LAYER_MAX_PARAMS]; /* owned by the layer */
+    char param_names[NB_LAYER_MAX_PARAMS][16]; /* "kernel", "bias" */
+    void *state; /* the class's own data */
+};
+
+/* A new unbuilt layer of a class; it takes ownership of `state` (freed by the
+ * class's destroy). name may be NULL (the model names it from the type). */
+nb_layer *nb_layer_new(const nb_layer_class *cls, const char *name, void *state);
+/* Give a parameter (caller-owned tensor) to the layer during build; it is
+ * marked as requiring gradients and freed with the layer. */
+nb_status nb_layer_add_param(nb_layer *layer, const char *name, nb_tensor *param);
+/* Build for an input shape (no batch axis) with parameters of `dtype`; the
+ * model does this when it is built. */
+nb_status nb_layer_build(nb_layer *layer, int in_rank, const int64_t *in_shape, nb_dtype dtype,
+                         nb_rng *rng);
+/* Forward a batch after checking that the layer is built and x fits it. With
+ * tape == NULL nothing is recorded and the result is caller-owned. */
+nb_tensor *nb_layer_forward(nb_layer *layer, nb_tape *tape, nb_tensor *x, bool training,
+                            nb_rng *rng);
+/* Number of parameter elements. */
+int64_t nb_layer_param_count(const nb_layer *layer);
+/* Free the layer, its state and its parameters. NULL is ignored. */
+void nb_layer_free(nb_layer *layer);
+
+/* Make a custom class known to the model loader (by its type name), so model
+ * files with such layers can be loaded; built-in classes are known already.
+ * The class must stay valid for the life of the program. */
+nb_status nb_layer_register_class(const nb_layer_class *cls);
+/* The class of a type name ("Dense"), or NULL with an error. */
+const nb_layer_class *nb_layer_find_class(const char *type);
+
+/* ---- activations and initializers -------------------------------------- */
+
+typedef enum nb_activation {
+    NB_LINEAR = 0, /* no activation */
+    NB_RELU,
+    NB_SIGMOID,
+    NB_TANH,
+    NB_SOFTMAX
+} nb_activation;
+
+/* Apply an activation as its op; NB_LINEAR returns x. */
+nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation);
+const char *nb_activation_name(nb_activation activation); /* "relu" */
+/* Parse "linear", "relu", "sigmoid", "tanh", "softmax"; NB_ERR_ARG otherwise. */
+nb_status nb_activation_from_name(const char *name, nb_activation *out);
+
+typedef enum nb_initializer {
+    NB_INIT_DEFAULT = 0,   /* the layer's default: what a zeroed options struct means */
+    NB_GLOROT_UNIFORM,     /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
+    NB_GLOROT_NORMAL,      /* truncated normal, std sqrt(2 / (fan_in + fan_out)) */
+    NB_HE_UNIFORM,         /* l = sqrt(6 / fan_in) */
+    NB_HE_NORMAL,          /* std sqrt(2 / fan_in) */
+    NB_LECUN_UNIFORM,      /* l = sqrt(3 / fan_in) */
+    NB_LECUN_NORMAL,       /* std sqrt(1 / fan_in) */
+    NB_ZEROS,
+    NB_ONES,
+    NB_RANDOM_NORMAL       /* N(0, 0.05), Keras's RandomNormal default */
+} nb_initializer;
+
+/* A [fan_in, fan_out] tensor initialised as named (truncated normals are cut
+ * at two standard deviations, as Keras does). Caller-owned. */
+nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, int64_t fan_out,
+                         nb_rng *rng);
+const char *nb_initializer_name(nb_initializer init);
+nb_status nb_initializer_from_name(const char *name, nb_initializer *out);
+
+/* ---- built-in layers (src/nn/) ------------------------------------------ */
+
+typedef struct nb_dense_options {
+    int64_t units;
+    nb_activation activation;          /* default NB_LINEAR */
+    nb_initializer kernel_initializer; /* default (NB_INIT_DEFAULT): glorot_uniform */
+    nb_initializer bias_initializer;   /* default (NB_INIT_DEFAULT): zeros, as Keras */
+    bool no_bias;                      /* Keras use_bias=False */
+} nb_dense_options;
+
+/* Dense: y = activation(x W + b), x [batch, in], W [in, units], b [units]. */
+nb_layer *nb_dense(int64_t units, nb_activation activation);
+nb_layer *nb_dense_with(const nb_dense_options *options);
+/* An activation alone. */
+nb_layer *nb_activation_layer(nb_activation activation);
+/* [batch, d1, d2, ...] -> [batch, d1 * d2 * ...]. */
+nb_layer *nb_flatten_layer(void);
+/* Inverted dropout: in training, zero each element with probability rate and
+ * scale the rest by 1 / (1 - rate); the identity otherwise. 0 <= rate < 1. */
+nb_layer *nb_dropout(double rate);
+
+#endif

@@ -1,0 +1,428 @@
+/* fit, evaluate and predict: loops over batches around the tape.
+ *
+ * One training step: reset the tape, copy the batch onto it, zero the
+ * gradients, forward through the layers, the loss, nb_backward, one optimizer
+ * step. Metrics are computed from the same forward pass with recording off.
+ * The tape's arena is reused, so after the first step nothing is allocated. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn/model_internal.h"
+#include "nn/progress.h"
+
+nb_fit_options nb_fit_defaults(void)
+{
+    return (nb_fit_options){.epochs = 1, .batch_size = 32, .shuffle = true, .verbose = 1};
+}
+
+static nb_status require_built(const char *fn, const nb_model *model)
+{
+    if (!model)
+        return nb_error(NB_ERR_NULL, "%s: model is NULL", fn);
+    if (!model->built)
+        return nb_error(NB_ERR_STATE, "%s: the model is not built: set its input shape and "
+                        "compile it first", fn);
+    return NB_OK;
+}
+
+nb_tensor *nb__model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool training)
+{
+    for (int i = 0; i < model->n_layers && x; i++)
+        x = nb_layer_forward(model->layers[i], tape, x, training, &model->train_rng);
+    return x;
+}
+
+nb_tensor *nb_model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool training)
+{
+    if (require_built("nb_model_forward", model) != NB_OK)
+        return NULL;
+    if (tape)
+        return nb__model_forward(model, tape, x, training);
+    /* no tape: keep the layers' intermediates on a scratch one and hand back
+     * a caller-owned copy of the output, as ops do */
+    nb_tape *scratch = nb_tape_new();
+    if (!scratch)
+        return NULL;
+    nb_tape_set_grad_enabled(scratch, false);
+    nb_tensor *y = nb__model_forward(model, scratch, x, training);
+    nb_tensor *result = y ? nb_tensor_copy(y, y->dtype) : NULL;
+    nb_tape_free(scratch);
+    return result;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* Rows of src onto the tape in `dtype`: rows[0..n) when rows is given, else
+ * first .. first + n. */
+static nb_tensor *gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
+                              int64_t first, int64_t n, nb_dtype dtype)
+{
+    int64_t shape[NB_MAX_RANK];
+    memcpy(shape, src->shape, sizeof shape);
+    shape[0] = n;
+    nb_tensor *batch = nb_tape_tensor(tape, dtype, src->rank, shape);
+    if (!batch)
+        return NULL;
+    int64_t row_size = src->size / src->shape[0];
+    size_t src_elem = nb_dtype_size(src->dtype), dst_elem = nb_dtype_size(dtype);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = rows ? rows[i] : first + i;
+        const char *from = (const char *)src->data + (size_t)(r * row_size) * src_elem;
+        char *to = (char *)batch->data + (size_t)(i * row_size) * dst_elem;
+        if (src->dtype == dtype)
+            memcpy(to, from, (size_t)row_size * src_elem);
+        else if (dtype == NB_F32)
+            for (int64_t k = 0; k < row_size; k++)
+                ((float *)to)[k] = (float)((const double *)from)[k];
+        else
+            for (int64_t k = 0; k < row_size; k++)
+                ((double *)to)[k] = ((const float *)from)[k];
+    }
+    return batch;
+}
+
+/* Sums over the batches of an epoch, weighted by batch size. */
+typedef struct running {
+    double loss;
+    double metrics[NB_MAX_METRICS];
+    int64_t samples;
+} running;
+
+static void running_logs(const nb_model *model, const running *r, const char *prefix,
+                         nb_logs *logs)
+{
+    double n = r->samples ? (double)r->samples : 1.0;
+    nb__logs_put(logs, prefix, "loss", r->loss / n);
+    for (int i = 0; i < model->n_metrics; i++)
+        nb__logs_put(logs, prefix, model->metrics[i]->name, r->metrics[i] / n);
+}
+
+/* Loss and metrics of one batch; training also steps the optimizer. */
+static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
+                           running *acc)
+{
+    nb_tape *tape = model->tape;
+    bool recording = nb_tape_set_grad_enabled(tape, training);
+    if (training)
+        nb_optimizer_zero_grad(model->n_weights, model->weights);
+    nb_tensor *pred = nb__model_forward(model, tape, xb, training);
+    nb_tensor *loss = model->loss.fn(tape, pred, yb);
+    nb_tape_set_grad_enabled(tape, false);
+    nb_status s = NB_OK;
+    double value = loss ? nb_tensor_item(loss) : NAN;
+    if (!loss || loss->size != 1)
+        s = loss ? nb_error(NB_ERR_SHAPE, "loss '%s' returned %" PRId64 " values: expected one",
+                            model->loss.name, loss->size)
+                 : nb_last_status();
+    else if (!isfinite(value))
+        s = nb_error(NB_ERR_NUMERIC, "the loss is %g", value);
+    for (int i = 0; s == NB_OK && i < model->n_metrics; i++) {
+        nb_tensor *m = model->metrics[i]->fn(tape, pred, yb);
+        if (!m)
+            s = nb_last_status();
+        else
+            acc->metrics[i] += nb_tensor_item(m) * (double)xb->shape[0];
+    }
+    if (s == NB_OK && training) {
+        s = nb_backward(loss);
+        if (s == NB_OK)
+            s = nb_optimizer_step(model->optimizer, model->n_weights, model->weights);
+    }
+    nb_tape_set_grad_enabled(tape, recording);
+    acc->loss += value * (double)xb->shape[0];
+    acc->samples += xb->shape[0];
+    return s;
+}
+
+/* Loss and metrics over rows [first, first + n) of x, y, in batches. */
+static nb_status evaluate_rows(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                               int64_t first, int64_t n, int64_t batch_size, running *acc)
+{
+    memset(acc, 0, sizeof *acc);
+    for (int64_t start = 0; start < n; start += batch_size) {
+        int64_t count = n - start < batch_size ? n - start : batch_size;
+        nb_tape_reset(model->tape);
+        nb_tensor *xb = gather_rows(model->tape, x, NULL, first + start, count, model->dtype);
+        nb_tensor *yb = gather_rows(model->tape, y, NULL, first + start, count, model->dtype);
+        if (!xb || !yb)
+            return nb_last_status();
+        nb_status s = run_batch(model, xb, yb, false, acc);
+        if (s != NB_OK)
+            return s;
+    }
+    return NB_OK;
+}
+
+/* ---- argument checks --------------------------------------------------- */
+
+static nb_status check_x(const char *fn, const nb_model *model, const nb_tensor *x)
+{
+    char got[NB_SHAPE_BUF], want[NB_SHAPE_BUF];
+    if (!x)
+        return nb_error(NB_ERR_NULL, "%s: x is NULL", fn);
+    bool fits = x->rank == model->in_rank + 1;
+    for (int d = 0; fits && d < model->in_rank; d++)
+        fits = x->shape[d + 1] == model->in_shape[d];
+    if (!fits)
+        return nb_error(NB_ERR_SHAPE, "%s: x has shape %s: expected [n] followed by the model's "
+                        "input shape %s", fn, nb_shape_str(x, got, sizeof got),
+                        nb__dims_str(model->in_rank, model->in_shape, want, sizeof want));
+    return NB_OK;
+}
+
+static nb_status check_xy(const char *fn, const nb_model *model, const nb_tensor *x,
+                          const nb_tensor *y, int64_t batch_size)
+{
+    nb_status s = require_built(fn, model);
+    if (s == NB_OK && !model->compiled)
+        s = nb_error(NB_ERR_STATE, "%s: the model is not compiled: call nb_model_compile first", fn);
+    if (s == NB_OK)
+        s = check_x(fn, model, x);
+    if (s == NB_OK && !y)
+        s = nb_error(NB_ERR_NULL, "%s: y is NULL", fn);
+    if (s == NB_OK && (y->rank < 1 || y->shape[0] != x->shape[0]))
+        s = nb_error(NB_ERR_SHAPE, "%s: x has %" PRId64 " samples but y has %" PRId64 ": expected "
+                     "the same number on axis 0", fn, x->shape[0], y->rank ? y->shape[0] : 0);
+    if (s == NB_OK && batch_size < 1)
+        s = nb_error(NB_ERR_ARG, "%s: batch_size is %" PRId64 ": expected at least 1", fn, batch_size);
+    return s;
+}
+
+static nb_status check_fit_options(const nb_fit_options *o)
+{
+    const char *fn = "nb_model_fit";
+    if (o->epochs < 1)
+        return nb_error(NB_ERR_ARG, "%s: epochs is %d: expected at least 1", fn, o->epochs);
+    if (!(o->validation_split >= 0.0 && o->validation_split < 1.0))
+        return nb_error(NB_ERR_ARG, "%s: validation_split is %g: expected a fraction in [0, 1)", fn,
+                        o->validation_split);
+    if (o->validation_split > 0 && (o->validation_x || o->validation_y))
+        return nb_error(NB_ERR_ARG, "%s: both validation_split and validation data given: "
+                        "expected one of them", fn);
+    if (!o->validation_x != !o->validation_y)
+        return nb_error(NB_ERR_ARG, "%s: validation_%s is NULL: give both validation_x and "
+                        "validation_y", fn, o->validation_x ? "y" : "x");
+    if (o->verbose < 0 || o->verbose > 2)
+        return nb_error(NB_ERR_ARG, "%s: verbose is %d: expected 0, 1 or 2", fn, o->verbose);
+    return NB_OK;
+}
+
+/* ---- fit --------------------------------------------------------------- */
+
+typedef struct fit_run {
+    nb_model *model;
+    const nb_tensor *x, *y, *val_x, *val_y;
+    int64_t n_train, val_first, n_val;
+    int64_t *order; /* training rows, shuffled each epoch */
+    const nb_fit_options *o;
+    FILE *out;
+} fit_run;
+
+static nb_status call_callbacks(fit_run *run, int epoch, const nb_logs *logs)
+{
+    for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
+        nb_callback *cb = run->o->callbacks[i];
+        if (cb->on_epoch_end) {
+            nb_status s = cb->on_epoch_end(cb, run->model, epoch, logs);
+            if (s != NB_OK)
+                return s;
+        }
+    }
+    return NB_OK;
+}
+
+static nb_status call_batch_callbacks(fit_run *run, int64_t batch, const nb_logs *logs)
+{
+    for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
+        nb_callback *cb = run->o->callbacks[i];
+        if (cb->on_batch_end) {
+            nb_status s = cb->on_batch_end(cb, run->model, batch, logs);
+            if (s != NB_OK)
+                return s;
+        }
+    }
+    return NB_OK;
+}
+
+/* Prefix the last error's message with "nb_model_fit: <where>: ". The
+ * message is copied first: formatting the error buffer into itself would
+ * overwrite it while it is read. */
+static nb_status with_context(nb_status s, const char *where)
+{
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s", nb_last_error());
+    return nb_error(s, "nb_model_fit: %s: %s", where, cause);
+}
+
+static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
+{
+    nb_model *model = run->model;
+    int64_t bs = run->o->batch_size;
+    int64_t steps = (run->n_train + bs - 1) / bs;
+    if (run->o->shuffle)
+        nb_rng_shuffle(&model->train_rng, run->order, run->n_train);
+    nb_progress progress;
+    nb__progress_begin(&progress, run->out, run->o->verbose, epoch, run->o->epochs, steps);
+    running acc = {0};
+    for (int64_t step = 0; step < steps; step++) {
+        int64_t first = step * bs;
+        int64_t count = run->n_train - first < bs ? run->n_train - first : bs;
+        nb_tape_reset(model->tape);
+        nb_tensor *xb = gather_rows(model->tape, run->x, run->order + first, 0, count, model->dtype);
+        nb_tensor *yb = gather_rows(model->tape, run->y, run->order + first, 0, count, model->dtype);
+        nb_status s = xb && yb ? run_batch(model, xb, yb, true, &acc) : nb_last_status();
+        if (s != NB_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "epoch %d, batch %" PRId64, epoch + 1, step + 1);
+            return with_context(s, where);
+        }
+        logs->n = 0;
+        running_logs(model, &acc, "", logs);
+        nb__progress_step(&progress, step + 1, logs);
+        s = call_batch_callbacks(run, step, logs);
+        if (s != NB_OK)
+            return s;
+    }
+    if (run->n_val > 0) {
+        running val;
+        nb_status s = evaluate_rows(model, run->val_x, run->val_y, run->val_first, run->n_val,
+                                    bs, &val);
+        if (s != NB_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "validation after epoch %d", epoch + 1);
+            return with_context(s, where);
+        }
+        running_logs(model, &val, "val_", logs);
+    }
+    nb__progress_end(&progress, logs);
+    return NB_OK;
+}
+
+static nb_status setup_run(fit_run *run, nb_model *model, const nb_tensor *x,
+                           const nb_tensor *y, const nb_fit_options *o)
+{
+    int64_t n = x->shape[0];
+    *run = (fit_run){.model = model, .x = x, .y = y, .o = o, .out = o->out ? o->out : stdout};
+    run->n_train = n;
+    if (o->validation_x) {
+        nb_status s = check_xy("nb_model_fit (validation data)", model, o->validation_x,
+                               o->validation_y, o->batch_size);
+        if (s != NB_OK)
+            return s;
+        run->val_x = o->validation_x, run->val_y = o->validation_y;
+        run->n_val = o->validation_x->shape[0];
+    } else if (o->validation_split > 0) {
+        /* Keras keeps the last fraction, before any shuffling */
+        run->n_train = (int64_t)((double)n * (1.0 - o->validation_split));
+        run->val_x = x, run->val_y = y;
+        run->val_first = run->n_train, run->n_val = n - run->n_train;
+    }
+    if (run->n_train < 1)
+        return nb_error(NB_ERR_ARG, "nb_model_fit: no training samples left: %" PRId64
+                        " samples with validation_split %g", n, o->validation_split);
+    run->order = nb_alloc((size_t)run->n_train * sizeof *run->order);
+    if (!run->order)
+        return nb_error(NB_ERR_NOMEM, "nb_model_fit: out of memory");
+    for (int64_t i = 0; i < run->n_train; i++)
+        run->order[i] = i;
+    return NB_OK;
+}
+
+static nb_status train_begin_end(fit_run *run, bool begin)
+{
+    for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
+        nb_callback *cb = run->o->callbacks[i];
+        nb_status (*hook)(nb_callback *, nb_model *) = begin ? cb->on_train_begin : cb->on_train_end;
+        nb_status s = hook ? hook(cb, run->model) : NB_OK;
+        if (s != NB_OK)
+            return s;
+    }
+    return NB_OK;
+}
+
+nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                         const nb_fit_options *options)
+{
+    nb_fit_options defaults = nb_fit_defaults();
+    const nb_fit_options *o = options ? options : &defaults;
+    fit_run run = {0};
+    if (check_xy("nb_model_fit", model, x, y, o->batch_size) != NB_OK ||
+        check_fit_options(o) != NB_OK || setup_run(&run, model, x, y, o) != NB_OK)
+        return NULL;
+    nb_history *history = nb_alloc_zeroed(sizeof *history);
+    model->stop_training = false; /* before on_train_begin, which may set it */
+    nb_status s = history ? train_begin_end(&run, true)
+                          : nb_error(NB_ERR_NOMEM, "nb_model_fit: out of memory");
+    for (int epoch = 0; s == NB_OK && epoch < o->epochs && !model->stop_training; epoch++) {
+        nb_logs logs = {0};
+        s = train_epoch(&run, epoch, &logs);
+        if (s == NB_OK)
+            s = nb__history_append(history, &logs);
+        if (s == NB_OK)
+            s = call_callbacks(&run, epoch, &logs);
+    }
+    if (s == NB_OK)
+        s = train_begin_end(&run, false);
+    nb_release(run.order);
+    nb_tape_reset(model->tape);
+    if (s != NB_OK) {
+        nb_history_free(history);
+        return NULL;
+    }
+    return history;
+}
+
+/* ---- evaluate and predict ---------------------------------------------- */
+
+nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                            int64_t batch_size, nb_logs *logs)
+{
+    const char *fn = "nb_model_evaluate";
+    if (!logs)
+        return nb_error(NB_ERR_NULL, "%s: logs is NULL", fn);
+    nb_status s = check_xy(fn, model, x, y, batch_size);
+    running acc;
+    if (s == NB_OK)
+        s = evaluate_rows(model, x, y, 0, x->shape[0], batch_size, &acc);
+    nb_tape_reset(model ? model->tape : NULL);
+    if (s != NB_OK)
+        return s;
+    logs->n = 0;
+    running_logs(model, &acc, "", logs);
+    return NB_OK;
+}
+
+nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_size)
+{
+    const char *fn = "nb_model_predict";
+    if (require_built(fn, model) != NB_OK || check_x(fn, model, x) != NB_OK)
+        return NULL;
+    if (batch_size == 0)
+        batch_size = 32;
+    if (batch_size < 1) {
+        nb_error(NB_ERR_ARG, "%s: batch_size is %" PRId64 ": expected at least 1", fn, batch_size);
+        return NULL;
+    }
+    const nb_layer *last = model->layers[model->n_layers - 1];
+    int64_t shape[NB_MAX_RANK] = {x->shape[0]};
+    memcpy(shape + 1, last->out_shape, (size_t)last->out_rank * sizeof *shape);
+    nb_tensor *result = nb_tensor_zeros(model->dtype, last->out_rank + 1, shape);
+    size_t row_bytes = result ? (size_t)(result->size / x->shape[0]) * nb_dtype_size(model->dtype) : 0;
+    bool recording = nb_tape_set_grad_enabled(model->tape, false);
+    for (int64_t start = 0; result && start < x->shape[0]; start += batch_size) {
+        int64_t count = x->shape[0] - start < batch_size ? x->shape[0] - start : batch_size;
+        nb_tape_reset(model->tape);
+        nb_tensor *xb = gather_rows(model->tape, x, NULL, start, count, model->dtype);
+        nb_tensor *out = nb__model_forward(model, model->tape, xb, false);
+        if (!out) {
+            nb_tensor_free(result);
+            result = NULL;
+            break;
+        }
+        memcpy((char *)result->data + (size_t)start * row_bytes, out->data, (size_t)count * row_bytes);
+    }
+    nb_tape_set_grad_enabled(model->tape, recording);
+    nb_tape_reset(model->tape);
+    return result;
+}

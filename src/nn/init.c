@@ -1,0 +1,116 @@
+/* Activations by name and weight initializers, as Keras defines them. */
+#include <math.h>
+#include <string.h>
+
+#include "nabla/layer.h"
+#include "nabla/ops.h"
+
+static const char *const activation_names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+
+nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation)
+{
+    switch (activation) {
+    case NB_LINEAR: return x;
+    case NB_RELU: return nb_relu(tape, x);
+    case NB_SIGMOID: return nb_sigmoid(tape, x);
+    case NB_TANH: return nb_tanh(tape, x);
+    case NB_SOFTMAX: return nb_softmax(tape, x);
+    }
+    nb_error(NB_ERR_ARG, "nb_activate: activation %d is not an nb_activation", (int)activation);
+    return NULL;
+}
+
+const char *nb_activation_name(nb_activation activation)
+{
+    unsigned i = (unsigned)activation;
+    return i < sizeof activation_names / sizeof *activation_names ? activation_names[i] : "?";
+}
+
+nb_status nb_activation_from_name(const char *name, nb_activation *out)
+{
+    for (unsigned i = 0; name && i < sizeof activation_names / sizeof *activation_names; i++)
+        if (strcmp(name, activation_names[i]) == 0) {
+            *out = (nb_activation)i;
+            return NB_OK;
+        }
+    return nb_error(NB_ERR_ARG, "nb_activation_from_name: unknown activation '%s': expected "
+                    "linear, relu, sigmoid, tanh or softmax", name ? name : "(null)");
+}
+
+static const char *const initializer_names[] = {
+    "default", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+    "lecun_normal", "zeros", "ones", "random_normal"};
+
+const char *nb_initializer_name(nb_initializer init)
+{
+    unsigned i = (unsigned)init;
+    return i < sizeof initializer_names / sizeof *initializer_names ? initializer_names[i] : "?";
+}
+
+nb_status nb_initializer_from_name(const char *name, nb_initializer *out)
+{
+    for (unsigned i = 0; name && i < sizeof initializer_names / sizeof *initializer_names; i++)
+        if (strcmp(name, initializer_names[i]) == 0) {
+            *out = (nb_initializer)i;
+            return NB_OK;
+        }
+    return nb_error(NB_ERR_ARG, "nb_initializer_from_name: unknown initializer '%s': expected "
+                    "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "
+                    "lecun_normal, zeros, ones or random_normal", name ? name : "(null)");
+}
+
+/* Normal cut at two standard deviations by redrawing, as Keras's
+ * TruncatedNormal; its standard deviation is then 0.8796 of the untruncated
+ * one, which Keras's variance-scaling initializers compensate for. */
+static double truncated_normal(nb_rng *rng)
+{
+    double z;
+    do {
+        z = nb_rng_normal(rng);
+    } while (fabs(z) > 2.0);
+    return z;
+}
+
+#define TRUNCATION_STDDEV 0.87962566103423978
+
+static void fill(nb_tensor *t, nb_rng *rng, bool uniform, double scale)
+{
+    for (int64_t i = 0; i < t->size; i++) {
+        double v = uniform ? scale * (2.0 * nb_rng_uniform(rng) - 1.0)
+                           : scale / TRUNCATION_STDDEV * truncated_normal(rng);
+        nb_tensor_set(t, i, v);
+    }
+}
+
+nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, int64_t fan_out,
+                         nb_rng *rng)
+{
+    if (!rng) {
+        nb_error(NB_ERR_NULL, "nb_initialize: rng is NULL");
+        return NULL;
+    }
+    nb_tensor *t = nb_tensor_zeros(dtype, NB_SHAPE(fan_in, fan_out));
+    if (!t)
+        return NULL;
+    double in = (double)fan_in, avg = (double)(fan_in + fan_out) / 2.0;
+    switch (init) {
+    case NB_INIT_DEFAULT: /* a layer resolves its default before calling */
+    case NB_GLOROT_UNIFORM: fill(t, rng, true, sqrt(3.0 / avg)); break;
+    case NB_GLOROT_NORMAL: fill(t, rng, false, sqrt(1.0 / avg)); break;
+    case NB_HE_UNIFORM: fill(t, rng, true, sqrt(6.0 / in)); break;
+    case NB_HE_NORMAL: fill(t, rng, false, sqrt(2.0 / in)); break;
+    case NB_LECUN_UNIFORM: fill(t, rng, true, sqrt(3.0 / in)); break;
+    case NB_LECUN_NORMAL: fill(t, rng, false, sqrt(1.0 / in)); break;
+    case NB_ZEROS: break;
+    case NB_ONES: nb_tensor_fill(t, 1.0); break;
+    case NB_RANDOM_NORMAL:
+        for (int64_t i = 0; i < t->size; i++)
+            nb_tensor_set(t, i, 0.05 * nb_rng_normal(rng));
+        break;
+    default:
+        nb_tensor_free(t);
+        nb_error(NB_ERR_ARG, "nb_initialize: initializer %d is not an nb_initializer", (int)init);
+        return NULL;
+    }
+    return t;
+}

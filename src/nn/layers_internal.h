@@ -1,0 +1,12 @@
+/* The built-in layer classes, known to the model loader by type name. */
+#ifndef NABLA_NN_LAYERS_INTERNAL_H
+#define NABLA_NN_LAYERS_INTERNAL_H
+
+#include "nabla/layer.h"
+
+extern const nb_layer_class nb__dense_class;
+extern const nb_layer_class nb__activation_class;
+extern const nb_layer_class nb__flatten_class;
+extern const nb_layer_class nb__dropout_class;
+
+#endif
