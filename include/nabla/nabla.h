@@ -7,15 +7,18 @@
 #include "nabla/data.h"
 #include "nabla/error.h"
 #include "nabla/gradcheck.h"
+#include "nabla/io.h"
 #include "nabla/layer.h"
 #include "nabla/loss.h"
 #include "nabla/metric.h"
 #include "nabla/model.h"
+#include "nabla/model_io.h"
 #include "nabla/op.h"
 #include "nabla/ops.h"
 #include "nabla/optim.h"
 #include "nabla/rng.h"
 #include "nabla/tape.h"
 #include "nabla/tensor.h"
+#include "nabla/viz.h"
 
 #endif

@@ -1,0 +1,23 @@
+/* What model_save.c and model_load.c share: the model file's conventions
+ * (docs/formats.md). Not installed. */
+#ifndef NABLA_IO_MODEL_FILE_H
+#define NABLA_IO_MODEL_FILE_H
+
+#include <stdio.h>
+
+#include "nabla/layer.h"
+
+/* __metadata__["format"] of every file nabla writes; bump the number when a
+ * change would make older readers misread a file. */
+#define NB_MODEL_FORMAT "nabla-1"
+
+/* A weight's tensor name, "<layer>/<param>": a layer name (< 32 bytes) and a
+ * parameter name (< 16 bytes). Unlike the tensor's own label, never cut. */
+typedef char nb_weight_name[48];
+
+static inline void nb__weight_name(nb_weight_name out, const nb_layer *layer, int k)
+{
+    snprintf(out, sizeof(nb_weight_name), "%s/%s", layer->name, layer->param_names[k]);
+}
+
+#endif

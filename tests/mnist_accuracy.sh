@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The reference program with its defaults (10 epochs, batch 32, validation
+# split 0.2) on Fashion-MNIST must reach a test accuracy of at least 0.875.
+# usage: mnist_accuracy.sh MNIST_MLP
+set -euo pipefail
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+out=$("$1" --verbose 2 --curves "$dir/curves.png")
+echo "$out"
+acc=$(sed -n 's/^test accuracy: //p' <<<"$out")
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.875) }' || { echo "test accuracy $acc < 0.875"; exit 1; }
