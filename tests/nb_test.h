@@ -1,8 +1,13 @@
-/* Helpers shared by the Check suites. */
+/* Helpers shared by the Check suites: the macros here, and the functions
+ * declared below and defined in nb_test_util.c (linked into every test
+ * executable). Their names start with nb_test_ / NB_TEST_ so a suite's own
+ * static helpers never clash with them. */
 #ifndef NB_TEST_H
 #define NB_TEST_H
 
 #include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nabla/nabla.h"
@@ -36,5 +41,93 @@
             nb_gradcheck_print(&report_, stderr);                                            \
         ck_assert_msg(report_.passed, "gradient check failed (report on stderr)");           \
     } while (0)
+
+/* ---- shared helpers (tests/nb_test_util.c, linked into every test) ----------------------- */
+
+/* Relative error allowed in f32 by nb_test_assert_close: f32 keeps about 7
+ * digits. f64 always gets 1e-12. */
+#define NB_TEST_F32_REL 2e-6
+
+/* Assert the values (or, with grad, the gradient) of t element by element
+ * against `expected`: each must be finite and within
+ * (f32 ? f32_rel : 1e-12) * max(1, |expected|). `what` starts the message. */
+void nb_test_assert_close_rel(const char *what, const nb_tensor *t, bool grad,
+                              const double *expected, int64_t n, double f32_rel);
+
+/* nb_test_assert_close_rel with f32_rel NB_TEST_F32_REL. */
+void nb_test_assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
+                          int64_t n);
+
+/* An op of one input, as nb_relu or nb_exp. */
+typedef nb_tensor *(*nb_test_unary_fn)(nb_tape *tape, nb_tensor *x);
+
+/* y = f(x) and dy/dx (from the backward of sum(y)) against values computed by
+ * hand, for x of shape [n], in f32 and f64 (nb_test_assert_close). */
+void nb_test_check_unary(const char *what, nb_test_unary_fn f, int64_t n, const double *x,
+                         const double *y, const double *dydx);
+
+/* Assert t is not NULL and its shape is [dims...] (rank entries). */
+void nb_test_assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims);
+
+/* A caller-owned tensor of uniform values in [low, high) drawn with `seed`. */
+nb_tensor *nb_test_uniform(nb_dtype dtype, int rank, const int64_t *shape, double low,
+                           double high, uint64_t seed);
+
+/* nb_test_uniform, and the tensor requires a gradient. */
+nb_tensor *nb_test_uniform_param(nb_dtype dtype, int rank, const int64_t *shape, double low,
+                                 double high, uint64_t seed);
+
+/* Move every value of t closer than `gap` to `point` out to point +- gap, so
+ * a finite difference of step 1e-6 never straddles a kink or a pole there. */
+void nb_test_keep_away(nb_tensor *t, double point, double gap);
+
+/* A shape for a table of shapes to loop over. */
+typedef struct nb_test_shape {
+    int rank;
+    int64_t shape[NB_MAX_RANK];
+} nb_test_shape;
+
+/* Shapes the elementwise ops and activations are gradient-checked on: 1x1,
+ * batch 1, a matrix, rank 3, a scalar and rank 4. */
+#define NB_TEST_N_GRAD_SHAPES 6
+extern const nb_test_shape nb_test_grad_shapes[NB_TEST_N_GRAD_SHAPES];
+
+/* Keep t (asserted non-NULL) until nb_test_free_kept, the teardown fixture
+ * of suites that build their inputs with NB_TEST_TENSOR. At most 32. */
+nb_tensor *nb_test_keep(nb_tensor *t);
+void nb_test_free_kept(void);
+
+/* A kept tensor of doubles: NB_TEST_TENSOR(NB_F32, NB_SHAPE(2), 1, 2). */
+#define NB_TEST_TENSOR(dtype, shape, ...)                                                    \
+    nb_test_keep(nb_tensor_from_doubles(dtype, shape, (double[]){__VA_ARGS__}))
+
+/* Allocations counted since nb_test_count_allocations, which sets this to 0
+ * and installs a counting allocator (undo with nb_set_allocator(NULL)). */
+extern long nb_test_allocations;
+void nb_test_count_allocations(void);
+
+/* model compiled with optimizer, loss and one metric (asserted to work). */
+nb_model *nb_test_compiled(nb_model *model, nb_optimizer *optimizer, const char *loss,
+                           const char *metric);
+
+/* nb_fit_defaults with epochs, batch_size and verbose 0. */
+nb_fit_options nb_test_quiet_fit(int epochs, int64_t batch_size);
+
+/* Whether a and b have as many weights, of the same sizes and bytes. */
+bool nb_test_same_weights(const nb_model *a, const nb_model *b);
+
+/* A new directory /tmp/nb_test_<name>_XXXXXX (asserted); the path is in a
+ * static buffer, overwritten by the next call. */
+char *nb_test_make_dir(const char *name);
+
+/* Number of entries in dir (without . and ..); -1 when it cannot be read. */
+int nb_test_count_entries(const char *dir);
+
+/* Remove the files in dir, then dir. */
+void nb_test_remove_dir(const char *dir);
+
+/* Width and height from a PNG's signature and IHDR chunk; false when the
+ * file is no PNG. */
+bool nb_test_png_size(const char *path, uint32_t *width, uint32_t *height);
 
 #endif

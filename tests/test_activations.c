@@ -40,42 +40,6 @@ static nb_tensor *make_image(nb_dtype dtype, int rank, const int64_t *shape)
     return t;
 }
 
-static char *make_dir(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/nb_test_activations_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-/* Number of entries in dir (without . and ..); -1 when it cannot be read. */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            remove(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* ---- grid shapes (no PLplot needed) -------------------------------------- */
 
 static void assert_shape(int64_t n, int64_t rows, int64_t cols)
@@ -163,22 +127,22 @@ END_TEST
 
 START_TEST(unbuilt_model_is_an_error)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(false);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
     ck_assert_int_eq(nb_activations_plot_png(model, image, path, NULL), NB_ERR_STATE);
     ck_assert_error_contains("nb_activations_plot_png: the model is not built");
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(input_of_another_shape_is_an_error)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *wrong = make_image(NB_F32, NB_SHAPE(2, 8));
@@ -190,16 +154,16 @@ START_TEST(input_of_another_shape_is_an_error)
     nb_tensor *two = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 4, 4));
     ck_assert_int_eq(nb_activations_plot_png(model, two, path, NULL), NB_ERR_SHAPE);
     ck_assert_error_contains("input is [2, 4, 4]");
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     nb_tensor_free(two);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(class_names_must_match_the_last_layer)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
@@ -208,10 +172,10 @@ START_TEST(class_names_must_match_the_last_layer)
     ck_assert_int_eq(nb_activations_plot_png(model, image, path, &o), NB_ERR_ARG);
     ck_assert_error_contains("nb_activations_plot_png: 2 class names for the 3 units of the "
                              "last layer 'dense_1'");
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
@@ -231,29 +195,10 @@ END_TEST
 
 #if NB_HAVE_PLPLOT
 
-/* Width and height from a PNG's IHDR chunk; false when it is no PNG. */
-static bool png_size(const char *path, uint32_t *width, uint32_t *height)
-{
-    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[24];
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return false;
-    size_t n = fread(head, 1, sizeof head, in);
-    fclose(in);
-    if (n != sizeof head || memcmp(head, signature, 8) != 0 || memcmp(head + 12, "IHDR", 4) != 0)
-        return false;
-    *width = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 |
-             head[19];
-    *height = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 |
-              head[23];
-    return true;
-}
-
 static void assert_png(const char *path, uint32_t width, uint32_t height)
 {
     uint32_t w = 0, h = 0;
-    ck_assert_msg(png_size(path, &w, &h), "%s is not a PNG", path);
+    ck_assert_msg(nb_test_png_size(path, &w, &h), "%s is not a PNG", path);
     ck_assert_msg(w == width && h == height, "%s: expected %u x %u, got %u x %u", path, width,
                   height, w, h);
 }
@@ -261,7 +206,7 @@ static void assert_png(const char *path, uint32_t width, uint32_t height)
 START_TEST(png_has_input_and_two_dense_panels)
 {
     /* input, dense, dense_1 (flatten is left out): 3 panels under a title */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
@@ -270,16 +215,16 @@ START_TEST(png_has_input_and_two_dense_panels)
                                     .n_class_names = 3};
     ck_assert_int_eq(nb_activations_plot_png(model, image, path, &o), NB_OK);
     assert_png(path, 1200, 496);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_with_all_layers_shows_flatten_too)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
@@ -288,13 +233,13 @@ START_TEST(png_with_all_layers_shows_flatten_too)
     assert_png(path, 1600, 440);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_takes_a_batch_of_one_in_either_dtype)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F64, NB_SHAPE(1, 4, 4));
@@ -302,13 +247,13 @@ START_TEST(png_takes_a_batch_of_one_in_either_dtype)
     assert_png(path, 1200, 440);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_leaves_model_and_input_as_they_were)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(1, 4, 4));
@@ -323,14 +268,14 @@ START_TEST(png_leaves_model_and_input_as_they_were)
     nb_tensor_free(after);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_of_a_deep_model_wraps_its_panels)
 {
     /* input [6] (not a picture) and five layers: 6 panels, two rows */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/deep.png", dir);
     nb_model *model = nb_sequential();
     nb_model_set_input_shape(model, NB_SHAPE(6));
@@ -347,7 +292,7 @@ START_TEST(png_of_a_deep_model_wraps_its_panels)
     assert_png(path, 1600, 880);
     nb_tensor_free(x);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
@@ -355,7 +300,7 @@ START_TEST(png_can_be_drawn_again_and_again)
 {
     /* PLplot keeps global streams: each call must start and end its own,
      * and history curves share the machinery */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
     for (int i = 0; i < 3; i++) {
@@ -368,17 +313,17 @@ START_TEST(png_can_be_drawn_again_and_again)
     snprintf(path, sizeof path, "%s/curves.png", dir);
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_OK);
     assert_png(path, 1200, 500);
-    ck_assert_int_eq(count_entries(dir), 4);
+    ck_assert_int_eq(nb_test_count_entries(dir), 4);
     free(h.logs);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_into_a_missing_directory_fails_cleanly)
 {
-    char *dir = make_dir(), path[160];
+    char *dir = nb_test_make_dir("activations"), path[160];
     snprintf(path, sizeof path, "%s/missing/act.png", dir);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
@@ -386,34 +331,34 @@ START_TEST(png_into_a_missing_directory_fails_cleanly)
     ck_assert_error_contains("nb_activations_plot_png: cannot write '");
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(ENOENT));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     nb_tensor_free(image);
     nb_model_free(model);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_over_a_directory_leaves_no_temporary_file)
 {
     /* the picture is drawn, then the rename fails: the temporary file goes */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     snprintf(path, sizeof path, "%s/taken.png", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     nb_model *model = make_model(true);
     nb_tensor *image = make_image(NB_F32, NB_SHAPE(4, 4));
     ck_assert_int_eq(nb_activations_plot_png(model, image, path, NULL), NB_ERR_IO);
     ck_assert_error_contains(path);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     nb_tensor_free(image);
     nb_model_free(model);
     rmdir(path);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(tensor_grid_png_is_one_panel)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("activations"), path[128];
     nb_rng rng;
     nb_rng_seed(&rng, 3);
     nb_tensor *t = nb_tensor_rand_normal(NB_F64, NB_SHAPE(128), 0, 1, &rng);
@@ -424,9 +369,9 @@ START_TEST(tensor_grid_png_is_one_panel)
     snprintf(path, sizeof path, "%s/strip.png", dir);
     ck_assert_int_eq(nb_tensor_plot_grid_png(t, 1, 128, path, NULL), NB_OK);
     assert_png(path, 400, 440);
-    ck_assert_int_eq(count_entries(dir), 2);
+    ck_assert_int_eq(nb_test_count_entries(dir), 2);
     nb_tensor_free(t);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 

@@ -10,13 +10,7 @@ static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 static void assert_exact(const char *what, const nb_tensor *t, int rank, const int64_t *dims,
                          const double *expected)
 {
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    char got[64];
-    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
-                  nb_shape_str(t, got, sizeof got), rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
-                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
+    nb_test_assert_shape(what, t, rank, dims);
     for (int64_t i = 0; i < t->size; i++)
         ck_assert_msg(nb_tensor_get(t, i) == expected[i], "%s (%s): element %d is %g, expected %g",
                       what, nb_dtype_name(t->dtype), (int)i, nb_tensor_get(t, i), expected[i]);

@@ -8,101 +8,29 @@
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
-/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
-static double tolerance(nb_dtype dtype, double expected)
-{
-    return (dtype == NB_F32 ? 2e-6 : 1e-12) * fmax(1.0, fabs(expected));
-}
-
-/* Assert the values (or, with grad, the gradient) of t element by element. */
-static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
-                         int64_t n)
-{
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    ck_assert_int_eq(t->size, n);
-    for (int64_t i = 0; i < n; i++) {
-        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
-        ck_assert_msg(fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
-                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
-                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
-    }
-}
-
-/* A caller-owned tensor of uniform values in [low, high) drawn with `seed`. */
-static nb_tensor *uniform(nb_dtype dtype, int rank, const int64_t *shape, double low, double high,
-                          uint64_t seed)
-{
-    nb_rng rng;
-    nb_rng_seed(&rng, seed);
-    nb_tensor *t = nb_tensor_rand_uniform(dtype, rank, shape, low, high, &rng);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
-/* Move every value closer than `gap` to `point` out to point +- gap, so a
- * finite difference of step 1e-6 never straddles a kink or a pole there. */
-static void keep_away(nb_tensor *t, double point, double gap)
-{
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = nb_tensor_get(t, i);
-        if (fabs(v - point) < gap)
-            nb_tensor_set(t, i, v >= point ? point + gap : point - gap);
-    }
-}
-
-/* Shapes every op is gradient-checked on: 1x1, batch 1, a matrix, rank 3, a
- * scalar and rank 4. */
-static const struct {
-    int rank;
-    int64_t shape[NB_MAX_RANK];
-} grad_shapes[] = {
-    {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {0, {1}}, {4, {2, 1, 2, 3}},
-};
-#define N_GRAD_SHAPES (int)(sizeof grad_shapes / sizeof grad_shapes[0])
-
 /* ---- unary ops ---------------------------------------------------------- */
-
-typedef nb_tensor *(*unary_fn)(nb_tape *tape, nb_tensor *x);
 
 static nb_tensor *add_scalar_0_75(nb_tape *tape, nb_tensor *x) { return nb_add_scalar(tape, x, 0.75); }
 static nb_tensor *scale_minus_1_5(nb_tape *tape, nb_tensor *x) { return nb_scale(tape, x, -1.5); }
 static nb_tensor *clip_to_half(nb_tape *tape, nb_tensor *x) { return nb_clip(tape, x, -0.5, 0.5); }
 
-/* y = f(x) and dy/dx (from the backward of sum(y)) against values computed by
- * hand, in f32 and f64. */
-static void check_unary_by_hand(const char *what, unary_fn f, int64_t n, const double *x,
-                                const double *y, const double *dydx)
-{
-    for (int d = 0; d < 2; d++) {
-        nb_tape *tape = nb_tape_new();
-        nb_tensor *xt = nb_tensor_from_doubles(dtypes[d], 1, (const int64_t[]){n}, x);
-        nb_tensor_set_requires_grad(xt, true);
-        nb_tensor *yt = f(tape, xt);
-        assert_close(what, yt, false, y, n);
-        ck_assert_int_eq(nb_backward(nb_sum(tape, yt)), NB_OK);
-        assert_close(what, xt, true, dydx, n);
-        nb_tape_free(tape);
-        nb_tensor_free(xt);
-    }
-}
-
 START_TEST(add_scalar_shifts_and_passes_gradient)
 {
-    check_unary_by_hand("add_scalar", add_scalar_0_75, 3, (double[]){1, -2, 3.5},
+    nb_test_check_unary("add_scalar", add_scalar_0_75, 3, (double[]){1, -2, 3.5},
                         (double[]){1.75, -1.25, 4.25}, (double[]){1, 1, 1});
 }
 END_TEST
 
 START_TEST(scale_multiplies_value_and_gradient)
 {
-    check_unary_by_hand("scale", scale_minus_1_5, 3, (double[]){1, -2, 3.5},
+    nb_test_check_unary("scale", scale_minus_1_5, 3, (double[]){1, -2, 3.5},
                         (double[]){-1.5, 3, -5.25}, (double[]){-1.5, -1.5, -1.5});
 }
 END_TEST
 
 START_TEST(neg_flips_sign_of_value_and_gradient)
 {
-    check_unary_by_hand("neg", nb_neg, 3, (double[]){1, -2, 3.5}, (double[]){-1, 2, -3.5},
+    nb_test_check_unary("neg", nb_neg, 3, (double[]){1, -2, 3.5}, (double[]){-1, 2, -3.5},
                         (double[]){-1, -1, -1});
 }
 END_TEST
@@ -110,14 +38,14 @@ END_TEST
 START_TEST(exp_grad_is_exp)
 {
     const double e = 2.718281828459045, e2 = 7.38905609893065, inv_e = 0.36787944117144233;
-    check_unary_by_hand("exp", nb_exp, 4, (double[]){0, 1, -1, 2}, (double[]){1, e, inv_e, e2},
+    nb_test_check_unary("exp", nb_exp, 4, (double[]){0, 1, -1, 2}, (double[]){1, e, inv_e, e2},
                         (double[]){1, e, inv_e, e2});
 }
 END_TEST
 
 START_TEST(log_grad_is_reciprocal)
 {
-    check_unary_by_hand("log", nb_log, 4, (double[]){1, 2.718281828459045, 0.5, 10},
+    nb_test_check_unary("log", nb_log, 4, (double[]){1, 2.718281828459045, 0.5, 10},
                         (double[]){0, 1, -0.6931471805599453, 2.302585092994046},
                         (double[]){1, 0.36787944117144233, 2, 0.1});
 }
@@ -125,14 +53,14 @@ END_TEST
 
 START_TEST(square_grad_is_twice_x)
 {
-    check_unary_by_hand("square", nb_square, 4, (double[]){-3, 0.5, 0, 2},
+    nb_test_check_unary("square", nb_square, 4, (double[]){-3, 0.5, 0, 2},
                         (double[]){9, 0.25, 0, 4}, (double[]){-6, 1, 0, 4});
 }
 END_TEST
 
 START_TEST(sqrt_grad_is_half_over_root)
 {
-    check_unary_by_hand("sqrt", nb_sqrt, 4, (double[]){4, 2, 0.25, 9},
+    nb_test_check_unary("sqrt", nb_sqrt, 4, (double[]){4, 2, 0.25, 9},
                         (double[]){2, 1.4142135623730951, 0.5, 3},
                         (double[]){0.25, 0.35355339059327373, 1, 0.16666666666666666});
 }
@@ -140,14 +68,14 @@ END_TEST
 
 START_TEST(abs_grad_is_sign_and_zero_at_zero)
 {
-    check_unary_by_hand("abs", nb_abs, 4, (double[]){-3, 0, 2.5, -0.25},
+    nb_test_check_unary("abs", nb_abs, 4, (double[]){-3, 0, 2.5, -0.25},
                         (double[]){3, 0, 2.5, 0.25}, (double[]){-1, 0, 1, -1});
 }
 END_TEST
 
 START_TEST(clip_grad_passes_only_inside_bounds_inclusive)
 {
-    check_unary_by_hand("clip", clip_to_half, 5, (double[]){-2, -0.5, 0.25, 0.5, 3},
+    nb_test_check_unary("clip", clip_to_half, 5, (double[]){-2, -0.5, 0.25, 0.5, 3},
                         (double[]){-0.5, -0.5, 0.25, 0.5, 0.5}, (double[]){0, 1, 1, 1, 0});
 }
 END_TEST
@@ -156,7 +84,7 @@ START_TEST(clip_with_equal_bounds_gives_a_constant)
 {
     nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(3), (double[]){-1, 2, 5});
     nb_tensor *y = nb_clip(NULL, x, 2, 2);
-    assert_close("clip [2, 2]", y, false, (double[]){2, 2, 2}, 3);
+    nb_test_assert_close("clip [2, 2]", y, false, (double[]){2, 2, 2}, 3);
     nb_tensor_free(y);
     nb_tensor_free(x);
 }
@@ -173,7 +101,7 @@ START_TEST(unary_grad_adds_to_gradients_from_other_uses)
     nb_tensor *e = nb_exp(tape, x);
     nb_tensor *sq = nb_mul(tape, x, x);
     ck_assert_int_eq(nb_backward(nb_sum(tape, nb_add(tape, e, sq))), NB_OK);
-    assert_close("exp(x) + x * x", x, true, (double[]){1, 2.718281828459045 + 2}, 2);
+    nb_test_assert_close("exp(x) + x * x", x, true, (double[]){1, 2.718281828459045 + 2}, 2);
     nb_tape_free(tape);
     nb_tensor_free(x);
 }
@@ -181,7 +109,7 @@ END_TEST
 
 typedef struct unary_case {
     const char *name;
-    unary_fn apply;
+    nb_test_unary_fn apply;
     double low, high; /* inputs are drawn from [low, high) */
     int n_kinks;      /* points where the op has a kink, kept away from */
     double kinks[2];
@@ -210,11 +138,12 @@ static nb_tensor *apply_unary_case(nb_tape *tape, nb_tensor *const in[], void *u
 START_TEST(unary_grad_matches_finite_differences)
 {
     const unary_case *c = &unary_cases[_i];
-    for (int s = 0; s < N_GRAD_SHAPES; s++) {
-        nb_tensor *x = uniform(NB_F64, grad_shapes[s].rank, grad_shapes[s].shape, c->low, c->high,
-                               (uint64_t)(100 * _i + s));
+    for (int s = 0; s < NB_TEST_N_GRAD_SHAPES; s++) {
+        const nb_test_shape *shape = &nb_test_grad_shapes[s];
+        nb_tensor *x = nb_test_uniform(NB_F64, shape->rank, shape->shape, c->low, c->high,
+                                       (uint64_t)(100 * _i + s));
         for (int k = 0; k < c->n_kinks; k++)
-            keep_away(x, c->kinks[k], 0.1);
+            nb_test_keep_away(x, c->kinks[k], 0.1);
         nb_tensor_set_requires_grad(x, true);
         ck_assert_gradcheck(apply_unary_case, 1, (nb_tensor *[]){x}, (void *)c);
         nb_tensor_free(x);
@@ -239,10 +168,10 @@ static void check_binary_by_hand(const char *what, binary_fn f, const double *y,
         nb_tensor_set_requires_grad(at, true);
         nb_tensor_set_requires_grad(bt, true);
         nb_tensor *yt = f(tape, at, bt);
-        assert_close(what, yt, false, y, 4);
+        nb_test_assert_close(what, yt, false, y, 4);
         ck_assert_int_eq(nb_backward(nb_sum(tape, yt)), NB_OK);
-        assert_close(what, at, true, dyda, 4);
-        assert_close(what, bt, true, dydb, 4);
+        nb_test_assert_close(what, at, true, dyda, 4);
+        nb_test_assert_close(what, bt, true, dydb, 4);
         nb_tape_free(tape);
         nb_tensor_free(at);
         nb_tensor_free(bt);
@@ -286,7 +215,7 @@ START_TEST(same_tensor_twice_accumulates_both_gradients)
     nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(3), (double[]){1, -2, 0.5});
     nb_tensor_set_requires_grad(x, true);
     ck_assert_int_eq(nb_backward(nb_sum(tape, nb_mul(tape, x, x))), NB_OK);
-    assert_close("mul(x, x)", x, true, (double[]){2, -4, 1}, 3);
+    nb_test_assert_close("mul(x, x)", x, true, (double[]){2, -4, 1}, 3);
     nb_tape_free(tape);
     nb_tensor_free(x);
 }
@@ -307,12 +236,12 @@ static nb_tensor *apply_binary_case(nb_tape *tape, nb_tensor *const in[], void *
 /* Loop test: _i picks the op from binary_cases. */
 START_TEST(binary_grad_matches_finite_differences)
 {
-    for (int s = 0; s < N_GRAD_SHAPES; s++) {
-        int rank = grad_shapes[s].rank;
-        const int64_t *shape = grad_shapes[s].shape;
-        nb_tensor *a = uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(200 + 10 * _i + s));
-        nb_tensor *b = uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(300 + 10 * _i + s));
-        keep_away(b, 0, 0.5); /* the divisor stays away from the pole of div */
+    for (int s = 0; s < NB_TEST_N_GRAD_SHAPES; s++) {
+        int rank = nb_test_grad_shapes[s].rank;
+        const int64_t *shape = nb_test_grad_shapes[s].shape;
+        nb_tensor *a = nb_test_uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(200 + 10 * _i + s));
+        nb_tensor *b = nb_test_uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(300 + 10 * _i + s));
+        nb_test_keep_away(b, 0, 0.5); /* the divisor stays away from the pole of div */
         nb_tensor_set_requires_grad(a, true);
         nb_tensor_set_requires_grad(b, true);
         ck_assert_gradcheck(apply_binary_case, 2, ((nb_tensor *[]){a, b}),

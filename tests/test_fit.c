@@ -8,17 +8,6 @@
 
 /* ---- models and data ----------------------------------------------------------- */
 
-static nb_model *compiled(nb_model *model, nb_optimizer *optimizer, const char *loss,
-                          const char *metric)
-{
-    nb_status s = nb_model_compile(model, &(nb_compile_options){
-                                              .optimizer = optimizer,
-                                              .loss = loss,
-                                              .metrics = {metric}});
-    ck_assert_msg(s == NB_OK, "compile failed: %s", nb_last_error());
-    return model;
-}
-
 /* Dense(1) on one input that is always 0: the output is the bias b, so with
  * mse the loss on rows with target t is (b - t)^2 and the kernel never
  * moves. SGD with learning rate 0.1, metric mae. */
@@ -27,7 +16,7 @@ static nb_model *bias_model(void)
     nb_model *model = nb_sequential();
     nb_model_set_input_shape(model, NB_SHAPE(1));
     nb_model_add(model, nb_dense(1, NB_LINEAR));
-    return compiled(model, nb_sgd(0.1, 0, false), "mse", "mae");
+    return nb_test_compiled(model, nb_sgd(0.1, 0, false), "mse", "mae");
 }
 
 static double bias_of(const nb_model *model) { return nb_tensor_get(nb_model_weight(model, 1), 0); }
@@ -50,7 +39,7 @@ static nb_model *regression_model(uint64_t seed)
     nb_model_set_seed(model, seed);
     nb_model_set_input_shape(model, NB_SHAPE(3));
     nb_model_add(model, nb_dense(1, NB_LINEAR));
-    return compiled(model, nb_adam(0.05, 0.9, 0.999, 1e-7), "mse", "mae");
+    return nb_test_compiled(model, nb_adam(0.05, 0.9, 0.999, 1e-7), "mse", "mae");
 }
 
 /* n rows of 3 random features and y = x . (1, -2, 0.5) + 0.3 */
@@ -67,31 +56,12 @@ static void regression_data(int64_t n, nb_tensor **x, nb_tensor **y)
     }
 }
 
-static nb_fit_options quiet_fit(int epochs, int64_t batch_size)
-{
-    nb_fit_options fit = nb_fit_defaults();
-    fit.epochs = epochs;
-    fit.batch_size = batch_size;
-    fit.verbose = 0;
-    return fit;
-}
-
 static nb_history *fit_ok(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                           const nb_fit_options *fit)
 {
     nb_history *history = nb_model_fit(model, x, y, fit);
     ck_assert_msg(history != NULL, "fit failed: %s", nb_last_error());
     return history;
-}
-
-static bool same_weights(const nb_model *a, const nb_model *b)
-{
-    for (int i = 0; i < nb_model_weight_count(a); i++) {
-        const nb_tensor *wa = nb_model_weight(a, i), *wb = nb_model_weight(b, i);
-        if (memcmp(wa->data, wb->data, (size_t)wa->size * nb_dtype_size(wa->dtype)) != 0)
-            return false;
-    }
-    return true;
 }
 
 static double last(const nb_history *history, const char *name)
@@ -109,7 +79,7 @@ START_TEST(validation_split_holds_out_the_last_rows_before_shuffling)
     nb_tensor *x, *y;
     constant_data(50, 40, 1.0, 10.0, &x, &y);
     nb_model *model = bias_model();
-    nb_fit_options fit = quiet_fit(3, 8);
+    nb_fit_options fit = nb_test_quiet_fit(3, 8);
     fit.validation_split = 0.2;
     ck_assert(fit.shuffle);
     nb_history *history = fit_ok(model, x, y, &fit);
@@ -134,7 +104,7 @@ START_TEST(explicit_validation_data_is_evaluated_after_each_epoch)
     constant_data(32, 32, 1.0, 0.0, &x, &y);
     constant_data(5, 5, 5.0, 0.0, &vx, &vy);
     nb_model *model = bias_model();
-    nb_fit_options fit = quiet_fit(2, 8);
+    nb_fit_options fit = nb_test_quiet_fit(2, 8);
     fit.validation_x = vx;
     fit.validation_y = vy;
     nb_history *history = fit_ok(model, x, y, &fit);
@@ -157,7 +127,7 @@ START_TEST(history_has_loss_metrics_and_val_entries_per_epoch)
     nb_tensor *x, *y;
     regression_data(40, &x, &y);
     nb_model *model = regression_model(1);
-    nb_fit_options fit = quiet_fit(4, 10);
+    nb_fit_options fit = nb_test_quiet_fit(4, 10);
     fit.validation_split = 0.25;
     nb_history *history = fit_ok(model, x, y, &fit);
     ck_assert_int_eq(history->epochs, 4);
@@ -210,7 +180,7 @@ START_TEST(epoch_loss_weights_a_partial_last_batch_by_its_size)
     ck_assert_str_eq(nb_model_loss(model)->name, "target_mean");
     char *text = NULL;
     size_t len = 0;
-    nb_fit_options fit = quiet_fit(2, 4);
+    nb_fit_options fit = nb_test_quiet_fit(2, 4);
     fit.verbose = 2;
     fit.out = open_memstream(&text, &len);
     fit.shuffle = false;
@@ -221,7 +191,7 @@ START_TEST(epoch_loss_weights_a_partial_last_batch_by_its_size)
     nb_history_free(history);
     /* the same with shuffling and a validation split: rows 0..7 train, 8..9
      * validate */
-    fit = quiet_fit(1, 3);
+    fit = nb_test_quiet_fit(1, 3);
     fit.validation_split = 0.2;
     history = fit_ok(model, x, y, &fit);
     ck_assert_double_eq_tol(nb_logs_get(&history->logs[0], "loss"), 3.5, 1e-6);
@@ -239,9 +209,9 @@ START_TEST(shuffle_with_a_seed_is_reproducible)
     nb_tensor *x, *y;
     regression_data(48, &x, &y);
     nb_model *a = regression_model(7), *b = regression_model(7);
-    nb_fit_options fit = quiet_fit(3, 8);
+    nb_fit_options fit = nb_test_quiet_fit(3, 8);
     nb_history *ha = fit_ok(a, x, y, &fit), *hb = fit_ok(b, x, y, &fit);
-    ck_assert(same_weights(a, b));
+    ck_assert(nb_test_same_weights(a, b));
     for (int e = 0; e < 3; e++)
         for (int k = 0; k < ha->logs[e].n; k++)
             ck_assert_double_eq(ha->logs[e].values[k], hb->logs[e].values[k]);
@@ -260,13 +230,13 @@ START_TEST(no_shuffle_is_deterministic_and_differs_from_shuffled)
     regression_data(48, &x, &y);
     nb_model *shuffled = regression_model(7);
     nb_model *a = regression_model(7), *b = regression_model(7);
-    nb_fit_options fit = quiet_fit(3, 8);
+    nb_fit_options fit = nb_test_quiet_fit(3, 8);
     nb_history_free(fit_ok(shuffled, x, y, &fit));
     fit.shuffle = false;
     nb_history *ha = fit_ok(a, x, y, &fit), *hb = fit_ok(b, x, y, &fit);
-    ck_assert(same_weights(a, b));
+    ck_assert(nb_test_same_weights(a, b));
     ck_assert_double_eq(last(ha, "loss"), last(hb, "loss"));
-    ck_assert(!same_weights(a, shuffled));
+    ck_assert(!nb_test_same_weights(a, shuffled));
     nb_history_free(ha);
     nb_history_free(hb);
     nb_model_free(shuffled);
@@ -285,8 +255,8 @@ START_TEST(fit_converts_f32_data_for_an_f64_model)
     nb_model_set_dtype(model, NB_F64);
     nb_model_set_input_shape(model, NB_SHAPE(3));
     nb_model_add(model, nb_dense(1, NB_LINEAR));
-    compiled(model, nb_adam(0.1, 0.9, 0.999, 1e-7), "mse", NULL);
-    nb_fit_options fit = quiet_fit(30, 8);
+    nb_test_compiled(model, nb_adam(0.1, 0.9, 0.999, 1e-7), "mse", NULL);
+    nb_fit_options fit = nb_test_quiet_fit(30, 8);
     nb_history *history = fit_ok(model, x, y, &fit);
     ck_assert_double_lt(last(history, "loss"), 0.05 * nb_logs_get(&history->logs[0], "loss"));
     ck_assert_double_eq_tol(nb_tensor_get(nb_model_weight(model, 0), 1), -2.0, 0.2);
@@ -330,10 +300,10 @@ static void expect_fit_error(error_case *c, const nb_tensor *x, const nb_tensor 
 START_TEST(fit_rejects_bad_options)
 {
     error_case c = error_setup();
-    nb_fit_options fit = quiet_fit(0, 4);
+    nb_fit_options fit = nb_test_quiet_fit(0, 4);
     expect_fit_error(&c, NULL, NULL, &fit, NB_ERR_ARG,
                      "nb_model_fit: epochs is 0: expected at least 1");
-    fit = quiet_fit(1, 0);
+    fit = nb_test_quiet_fit(1, 0);
     expect_fit_error(&c, NULL, NULL, &fit, NB_ERR_ARG,
                      "nb_model_fit: batch_size is 0: expected at least 1");
     const double splits[] = {1.0, -0.1, NAN};
@@ -341,11 +311,11 @@ START_TEST(fit_rejects_bad_options)
                            "validation_split is -0.1: expected a fraction in [0, 1)",
                            "validation_split is nan"};
     for (int i = 0; i < 3; i++) {
-        fit = quiet_fit(1, 4);
+        fit = nb_test_quiet_fit(1, 4);
         fit.validation_split = splits[i];
         expect_fit_error(&c, NULL, NULL, &fit, NB_ERR_ARG, texts[i]);
     }
-    fit = quiet_fit(1, 4);
+    fit = nb_test_quiet_fit(1, 4);
     fit.verbose = 3;
     expect_fit_error(&c, NULL, NULL, &fit, NB_ERR_ARG, "verbose is 3: expected 0, 1 or 2");
     error_teardown(&c);
@@ -355,7 +325,7 @@ END_TEST
 START_TEST(fit_rejects_data_that_does_not_fit)
 {
     error_case c = error_setup();
-    nb_fit_options fit = quiet_fit(1, 4);
+    nb_fit_options fit = nb_test_quiet_fit(1, 4);
     nb_tensor *short_y = nb_tensor_zeros(NB_F32, NB_SHAPE(9, 1));
     expect_fit_error(&c, NULL, short_y, &fit, NB_ERR_SHAPE,
                      "nb_model_fit: x has 10 samples but y has 9: expected the same number on "
@@ -389,7 +359,7 @@ END_TEST
 START_TEST(fit_takes_one_kind_of_validation)
 {
     error_case c = error_setup();
-    nb_fit_options fit = quiet_fit(1, 4);
+    nb_fit_options fit = nb_test_quiet_fit(1, 4);
     fit.validation_split = 0.2;
     fit.validation_x = c.x;
     fit.validation_y = c.y;
@@ -412,7 +382,7 @@ END_TEST
 START_TEST(loss_error_in_a_batch_names_epoch_batch_and_cause)
 {
     error_case c = error_setup();
-    nb_fit_options fit = quiet_fit(1, 4);
+    nb_fit_options fit = nb_test_quiet_fit(1, 4);
     nb_tensor *wide_y = nb_tensor_zeros(NB_F32, NB_SHAPE(10, 2));
     expect_fit_error(&c, NULL, wide_y, &fit, NB_ERR_SHAPE, "nb_model_fit: epoch 1, batch 1: ");
     /* followed by the loss's own message, intact */
@@ -435,7 +405,7 @@ START_TEST(a_nan_loss_stops_fit_with_a_numeric_error)
 {
     error_case c = error_setup();
     nb_tensor_set(c.y, 6, NAN);
-    nb_fit_options fit = quiet_fit(1, 4);
+    nb_fit_options fit = nb_test_quiet_fit(1, 4);
     fit.shuffle = false;
     expect_fit_error(&c, NULL, NULL, &fit, NB_ERR_NUMERIC, "epoch 1, batch 2: the loss is nan");
     error_teardown(&c);
@@ -451,7 +421,7 @@ static char *fit_output(int verbose, int epochs, nb_history **history)
     nb_model *model = regression_model(3);
     char *text = NULL;
     size_t len = 0;
-    nb_fit_options fit = quiet_fit(epochs, 10);
+    nb_fit_options fit = nb_test_quiet_fit(epochs, 10);
     fit.verbose = verbose;
     fit.validation_split = 0.5;
     fit.out = open_memstream(&text, &len);
@@ -592,7 +562,7 @@ START_TEST(callback_sees_every_epoch_and_batch_with_the_logs)
     recorder r = {.stop_after = -1, .fail_at = -1};
     recorder r2 = {.stop_after = -1, .fail_at = -1};
     nb_callback cb = recorder_callback(&r), cb2 = recorder_callback(&r2);
-    nb_fit_options fit = quiet_fit(5, 8);
+    nb_fit_options fit = nb_test_quiet_fit(5, 8);
     fit.callbacks[0] = &cb;
     fit.callbacks[1] = &cb2;
     nb_history *history = fit_ok(model, x, y, &fit);
@@ -619,7 +589,7 @@ START_TEST(stop_training_from_a_callback_ends_fit_after_that_epoch)
     nb_model *model = regression_model(2);
     recorder r = {.stop_after = 1, .fail_at = -1};
     nb_callback cb = recorder_callback(&r);
-    nb_fit_options fit = quiet_fit(10, 8);
+    nb_fit_options fit = nb_test_quiet_fit(10, 8);
     fit.callbacks[0] = &cb;
     nb_history *history = fit_ok(model, x, y, &fit);
     ck_assert_int_eq(history->epochs, 2);
@@ -652,7 +622,7 @@ START_TEST(callback_error_stops_fit_with_that_error)
     nb_model *model = regression_model(2);
     recorder r = {.stop_after = -1, .fail_at = 2};
     nb_callback cb = recorder_callback(&r);
-    nb_fit_options fit = quiet_fit(10, 8);
+    nb_fit_options fit = nb_test_quiet_fit(10, 8);
     fit.callbacks[0] = &cb;
     ck_assert_ptr_null(nb_model_fit(model, x, y, &fit));
     ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
@@ -673,7 +643,7 @@ START_TEST(early_stopping_ends_a_fit_whose_val_loss_gets_worse)
     nb_model *model = bias_model();
     nb_callback *stop = nb_early_stopping("val_loss", 2, 0.0, false);
     ck_assert_ptr_nonnull(stop);
-    nb_fit_options fit = quiet_fit(20, 8);
+    nb_fit_options fit = nb_test_quiet_fit(20, 8);
     fit.validation_split = 0.2;
     fit.callbacks[0] = stop;
     nb_history *history = fit_ok(model, x, y, &fit);
@@ -706,7 +676,7 @@ static nb_model *tiny_model(bool compile)
     nb_model_set_input_shape(model, NB_SHAPE(2));
     nb_model_add(model, nb_dense(1, NB_LINEAR));
     if (compile)
-        compiled(model, nb_sgd_default(), "mse", "mae");
+        nb_test_compiled(model, nb_sgd_default(), "mse", "mae");
     else
         ck_assert_int_eq(nb_model_build(model), NB_OK);
     nb_tensor *w = nb_tensor_from_doubles(NB_F32, NB_SHAPE(2, 1), (double[]){1, 2});
@@ -827,21 +797,6 @@ END_TEST
 
 /* ---- allocation -------------------------------------------------------------------------- */
 
-static long allocations;
-
-static void *counting_alloc(size_t bytes, void *user)
-{
-    (void)user;
-    allocations++;
-    return malloc(bytes ? bytes : 1);
-}
-
-static void counting_release(void *ptr, void *user)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* Allocations made by a second one-epoch fit of `batches` batches of 8 (with
  * validation), after a first fit warmed up the tape, optimizer and history. */
 static long allocations_of_a_warm_fit(int64_t batches)
@@ -849,14 +804,13 @@ static long allocations_of_a_warm_fit(int64_t batches)
     nb_tensor *x, *y;
     regression_data(batches * 10, &x, &y);
     nb_model *model = regression_model(5);
-    nb_fit_options fit = quiet_fit(1, 8);
+    nb_fit_options fit = nb_test_quiet_fit(1, 8);
     fit.validation_split = 0.2;
     nb_history_free(fit_ok(model, x, y, &fit));
-    allocations = 0;
-    nb_set_allocator(&(nb_allocator){counting_alloc, counting_release, NULL});
+    nb_test_count_allocations();
     nb_history *history = nb_model_fit(model, x, y, &fit);
     nb_set_allocator(NULL);
-    long counted = allocations;
+    long counted = nb_test_allocations;
     ck_assert_ptr_nonnull(history);
     nb_history_free(history);
     nb_model_free(model);
@@ -909,8 +863,9 @@ START_TEST(mlp_learns_three_spirals)
     nb_model_add(model, nb_dense(32, NB_RELU));
     nb_model_add(model, nb_dense(32, NB_RELU));
     nb_model_add(model, nb_dense(3, NB_SOFTMAX));
-    compiled(model, nb_adam(0.01, 0.9, 0.999, 1e-7), "categorical_crossentropy", "accuracy");
-    nb_fit_options fit = quiet_fit(60, 32);
+    nb_test_compiled(model, nb_adam(0.01, 0.9, 0.999, 1e-7), "categorical_crossentropy",
+                     "accuracy");
+    nb_fit_options fit = nb_test_quiet_fit(60, 32);
     nb_history *history = fit_ok(model, x, y, &fit);
     nb_logs logs;
     ck_assert_int_eq(nb_model_evaluate(model, x, y, 600, &logs), NB_OK);

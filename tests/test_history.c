@@ -34,42 +34,6 @@ static nb_history make_history(int epochs)
     return h;
 }
 
-static char *make_dir(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/nb_test_history_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-/* Number of entries in dir (without . and ..); -1 when it cannot be read. */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            remove(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* The whole file as a string (caller frees), or NULL. */
 static char *read_file(const char *path)
 {
@@ -95,7 +59,7 @@ static void write_text(const char *path, const char *text)
 
 START_TEST(csv_has_a_header_and_a_row_per_epoch)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/history.csv", dir);
     nb_history h = make_history(3);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_OK);
@@ -104,16 +68,16 @@ START_TEST(csv_has_a_header_and_a_row_per_epoch)
                            "1,1,0.5,1.5,0.25\n"
                            "2,0.5,0.625,0.75,0.375\n"
                            "3,0.3333333333333333,0.75,0.5,0.5\n");
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     free(text);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(csv_orders_columns_as_keras)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     nb_history h = {.epochs = 1, .capacity = 1, .logs = calloc(1, sizeof(nb_logs))};
     put(&h.logs[0], "val_mae", 4);
@@ -126,13 +90,13 @@ START_TEST(csv_orders_columns_as_keras)
     ck_assert_str_eq(text, "epoch,loss,mae,lr,val_loss,val_mae\n1,1,2,0.001,3,4\n");
     free(text);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(csv_leaves_missing_values_empty)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     nb_history h = {.epochs = 2, .capacity = 2, .logs = calloc(2, sizeof(nb_logs))};
     put(&h.logs[0], "loss", 0.25);
@@ -143,38 +107,38 @@ START_TEST(csv_leaves_missing_values_empty)
     ck_assert_str_eq(text, "epoch,loss,val_loss\n1,0.25,\n2,nan,0.5\n");
     free(text);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(csv_replaces_an_existing_file)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     write_text(path, "old contents\n");
     nb_history h = make_history(1);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_OK);
     char *text = read_file(path);
     ck_assert_str_eq(text, "epoch,loss,accuracy,val_loss,val_accuracy\n1,1,0.5,1.5,0.25\n");
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     free(text);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(csv_into_a_missing_directory_fails_cleanly)
 {
-    char *dir = make_dir(), path[160];
+    char *dir = nb_test_make_dir("history"), path[160];
     snprintf(path, sizeof path, "%s/no/such/dir/h.csv", dir);
     nb_history h = make_history(2);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_ERR_IO);
     ck_assert_error_contains("nb_history_write_csv: cannot write '");
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(ENOENT));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
@@ -183,52 +147,52 @@ START_TEST(csv_into_a_read_only_directory_fails_cleanly)
     /* root ignores directory permissions: nothing to test then */
     if (geteuid() == 0)
         return;
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     ck_assert_int_eq(chmod(dir, 0555), 0);
     nb_history h = make_history(2);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_ERR_IO);
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(EACCES));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     chmod(dir, 0755);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(csv_over_a_directory_leaves_no_temporary_file)
 {
     /* the temporary file is written, then rename fails: it must go */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/taken", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     nb_history h = make_history(2);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_ERR_IO);
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(EISDIR));
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     free(h.logs);
     rmdir(path);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(empty_history_is_an_error)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/h.csv", dir);
     nb_history h = make_history(0);
     ck_assert_int_eq(nb_history_write_csv(&h, path), NB_ERR_ARG);
     ck_assert_error_contains("nb_history_write_csv: the history has 0 epochs: nothing to write");
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_ERR_ARG);
     ck_assert_error_contains("nb_history_plot_png: the history has 0 epochs");
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     ck_assert_int_eq(nb_history_write_csv(NULL, path), NB_ERR_NULL);
     ck_assert_error_contains("nb_history_write_csv: history is NULL");
     ck_assert_int_eq(nb_history_write_csv(&h, NULL), NB_ERR_NULL);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
@@ -236,127 +200,110 @@ END_TEST
 
 #if NB_HAVE_PLPLOT
 
-/* Width and height from a PNG's IHDR chunk; false when it is no PNG. */
-static bool png_size(const char *path, uint32_t *width, uint32_t *height)
-{
-    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[24];
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return false;
-    size_t n = fread(head, 1, sizeof head, in);
-    fclose(in);
-    if (n != sizeof head || memcmp(head, signature, 8) != 0 || memcmp(head + 12, "IHDR", 4) != 0)
-        return false;
-    *width = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
-    *height = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
-    return true;
-}
-
 START_TEST(png_is_a_1200_by_500_picture)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/curves.png", dir);
     nb_history h = make_history(12);
     ck_assert_int_eq(nb_history_plot_png(&h, path, "test #1"), NB_OK);
     uint32_t width = 0, height = 0;
-    ck_assert_msg(png_size(path, &width, &height), "%s is not a PNG", path);
+    ck_assert_msg(nb_test_png_size(path, &width, &height), "%s is not a PNG", path);
     ck_assert_uint_eq(width, 1200);
     ck_assert_uint_eq(height, 500);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_can_be_drawn_again_and_again)
 {
     /* PLplot keeps global streams: each call must start and end its own */
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     nb_history h = make_history(5);
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/curves%d.png", dir, i);
         ck_assert_int_eq(nb_history_plot_png(&h, path, i % 2 ? NULL : "again"), NB_OK);
         uint32_t width = 0, height = 0;
-        ck_assert(png_size(path, &width, &height));
+        ck_assert(nb_test_png_size(path, &width, &height));
         ck_assert_uint_eq(width, 1200);
     }
-    ck_assert_int_eq(count_entries(dir), 3);
+    ck_assert_int_eq(nb_test_count_entries(dir), 3);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_without_accuracy_or_validation_has_one_panel)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/loss.png", dir);
     nb_history h = {.epochs = 4, .capacity = 4, .logs = calloc(4, sizeof(nb_logs))};
     for (int e = 0; e < 4; e++)
         put(&h.logs[e], "loss", 1.0 / (e + 1));
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_OK);
     uint32_t width = 0, height = 0;
-    ck_assert(png_size(path, &width, &height));
+    ck_assert(nb_test_png_size(path, &width, &height));
     ck_assert_uint_eq(height, 500);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_of_a_single_epoch_works)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/one.png", dir);
     nb_history h = make_history(1);
     ck_assert_int_eq(nb_history_plot_png(&h, path, "one epoch"), NB_OK);
     uint32_t width = 0, height = 0;
-    ck_assert(png_size(path, &width, &height));
+    ck_assert(nb_test_png_size(path, &width, &height));
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_into_a_missing_directory_fails_cleanly)
 {
-    char *dir = make_dir(), path[160];
+    char *dir = nb_test_make_dir("history"), path[160];
     snprintf(path, sizeof path, "%s/missing/curves.png", dir);
     nb_history h = make_history(3);
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_ERR_IO);
     ck_assert_error_contains("nb_history_plot_png: cannot write '");
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(ENOENT));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_over_a_directory_leaves_no_temporary_file)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/taken.png", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     nb_history h = make_history(3);
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_ERR_IO);
     ck_assert_error_contains(path);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     free(h.logs);
     rmdir(path);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(png_needs_loss_or_accuracy)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("history"), path[128];
     snprintf(path, sizeof path, "%s/none.png", dir);
     nb_history h = {.epochs = 1, .capacity = 1, .logs = calloc(1, sizeof(nb_logs))};
     put(&h.logs[0], "mae", 0.5);
     ck_assert_int_eq(nb_history_plot_png(&h, path, NULL), NB_ERR_ARG);
     ck_assert_error_contains("nb_history_plot_png: nothing to plot");
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     free(h.logs);
-    remove_dir(dir);
+    nb_test_remove_dir(dir);
 }
 END_TEST
 

@@ -7,28 +7,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* Tensors made by a test, freed by the teardown fixture. */
-static nb_tensor *kept[32];
-static int n_kept;
-
-static nb_tensor *keep(nb_tensor *t)
-{
-    ck_assert_msg(t != NULL, "tensor construction failed: %s", nb_last_error());
-    ck_assert_int_lt(n_kept, 32);
-    kept[n_kept++] = t;
-    return t;
-}
-
-static void free_kept(void)
-{
-    while (n_kept > 0)
-        nb_tensor_free(kept[--n_kept]);
-}
-
-/* A kept tensor of doubles: TENSOR(NB_F32, NB_SHAPE(2), 1, 2). */
-#define TENSOR(dtype, shape, ...)                                                            \
-    keep(nb_tensor_from_doubles(dtype, shape, (double[]){__VA_ARGS__}))
-
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 static double tolerance(nb_dtype dtype) { return dtype == NB_F32 ? 1e-6 : 1e-12; }
 
@@ -68,8 +46,8 @@ static double finite_loss_and_grad(nb_loss_fn fn, nb_tensor *pred, nb_tensor *ta
 START_TEST(mse_is_the_mean_of_squared_differences)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *pred = TENSOR(dtypes[d], NB_SHAPE(2, 2), 1, 2, 3, 4);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 2, 5, 1);
+        nb_tensor *pred = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 1, 2, 3, 4);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 2, 5, 1);
         /* differences 1, 0, -2, 3: (1 + 0 + 4 + 9) / 4 */
         ck_assert_double_eq_tol(loss_value(nb_loss_mse, pred, target), 3.5, tolerance(dtypes[d]));
     }
@@ -79,8 +57,8 @@ END_TEST
 START_TEST(mae_is_the_mean_of_absolute_differences)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *pred = TENSOR(dtypes[d], NB_SHAPE(2, 2), 1, 2, 3, 4);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 2, 5, 1);
+        nb_tensor *pred = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 1, 2, 3, 4);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 2, 5, 1);
         /* (1 + 0 + 2 + 3) / 4 */
         ck_assert_double_eq_tol(loss_value(nb_loss_mae, pred, target), 1.5, tolerance(dtypes[d]));
     }
@@ -90,8 +68,8 @@ END_TEST
 START_TEST(categorical_crossentropy_is_mean_negative_log_of_true_class)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 0, 0, 0, 0, 1);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 0, 0, 0, 0, 1);
         /* (-ln 0.7 - ln 0.8) / 2 = (0.3566749439 + 0.2231435513) / 2 */
         ck_assert_double_eq_tol(loss_value(nb_loss_categorical_crossentropy, probs, target),
                                 0.2899092476, 1e-9 + tolerance(dtypes[d]));
@@ -101,8 +79,8 @@ END_TEST
 
 START_TEST(categorical_crossentropy_weighs_soft_targets)
 {
-    nb_tensor *probs = TENSOR(NB_F64, NB_SHAPE(1, 2), 0.25, 0.75);
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(1, 2), 0.5, 0.5);
+    nb_tensor *probs = NB_TEST_TENSOR(NB_F64, NB_SHAPE(1, 2), 0.25, 0.75);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(1, 2), 0.5, 0.5);
     /* -(0.5 ln 0.25 + 0.5 ln 0.75) = 0.6931471806 + 0.1438410362 */
     ck_assert_double_eq_tol(loss_value(nb_loss_categorical_crossentropy, probs, target),
                             0.8369882168, 1e-9);
@@ -112,8 +90,8 @@ END_TEST
 START_TEST(categorical_crossentropy_from_logits_uses_log_softmax)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *logits = TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 2, 3, 0, 0, 0);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 3), 0, 0, 1, 0, 1, 0);
+        nb_tensor *logits = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 2, 3, 0, 0, 0);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 0, 0, 1, 0, 1, 0);
         /* row 0: ln(e + e^2 + e^3) - 3 = 0.4076059644; row 1: ln 3 = 1.0986122887 */
         ck_assert_double_eq_tol(loss_value(nb_loss_categorical_crossentropy_logits, logits, target),
                                 0.7531091265, 1e-9 + tolerance(dtypes[d]));
@@ -124,9 +102,9 @@ END_TEST
 START_TEST(sparse_categorical_crossentropy_equals_categorical_on_one_hot)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
-        nb_tensor *labels = TENSOR(dtypes[d], NB_SHAPE(2), 0, 2);
-        nb_tensor *column = TENSOR(dtypes[d], NB_SHAPE(2, 1), 0, 2);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
+        nb_tensor *labels = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2), 0, 2);
+        nb_tensor *column = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1), 0, 2);
         double tol = 1e-9 + tolerance(dtypes[d]);
         ck_assert_double_eq_tol(loss_value(nb_loss_sparse_categorical_crossentropy, probs, labels),
                                 0.2899092476, tol);
@@ -139,8 +117,8 @@ END_TEST
 START_TEST(binary_crossentropy_averages_every_element)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(3, 1), 0.9, 0.2, 0.6);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(3, 1), 1, 0, 1);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3, 1), 0.9, 0.2, 0.6);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3, 1), 1, 0, 1);
         /* -(ln 0.9 + ln 0.8 + ln 0.6) / 3 */
         ck_assert_double_eq_tol(loss_value(nb_loss_binary_crossentropy, probs, target),
                                 0.2797765636, 1e-9 + tolerance(dtypes[d]));
@@ -151,9 +129,9 @@ END_TEST
 START_TEST(null_tape_gives_a_caller_owned_loss)
 {
     nb_tape *tape = nb_tape_new();
-    nb_tensor *x = TENSOR(NB_F64, NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
+    nb_tensor *x = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 3), 0.7, 0.2, 0.1, 0.1, 0.1, 0.8);
     nb_tensor *probs = nb_scale(tape, x, 1.0); /* an input living on a tape */
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(2, 3), 1, 0, 0, 0, 0, 1);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 3), 1, 0, 0, 0, 0, 1);
     nb_tensor *loss = nb_loss_categorical_crossentropy(NULL, probs, target);
     ck_assert_ptr_nonnull(loss);
     ck_assert_ptr_null(loss->tape);
@@ -180,8 +158,8 @@ static void check_loss_gradient(nb_loss_fn fn, double low, double high, uint64_t
 {
     nb_rng rng;
     nb_rng_seed(&rng, seed);
-    nb_tensor *pred = keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), low, high, &rng));
-    nb_tensor *target = keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), 0, 1, &rng));
+    nb_tensor *pred = nb_test_keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), low, high, &rng));
+    nb_tensor *target = nb_test_keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), 0, 1, &rng));
     nb_tensor_set_requires_grad(pred, true);
     loss_case c = {fn};
     ck_assert_gradcheck(apply_loss, 2, ((nb_tensor *[]){pred, target}), &c);
@@ -221,8 +199,9 @@ START_TEST(sparse_categorical_crossentropy_gradient_matches_finite_differences)
 {
     nb_rng rng;
     nb_rng_seed(&rng, 6);
-    nb_tensor *probs = keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), 0.05, 0.95, &rng));
-    nb_tensor *labels = TENSOR(NB_F64, NB_SHAPE(4), 2, 0, 1, 2);
+    nb_tensor *probs =
+        nb_test_keep(nb_tensor_rand_uniform(NB_F64, NB_SHAPE(4, 3), 0.05, 0.95, &rng));
+    nb_tensor *labels = NB_TEST_TENSOR(NB_F64, NB_SHAPE(4), 2, 0, 1, 2);
     nb_tensor_set_requires_grad(probs, true);
     loss_case c = {nb_loss_sparse_categorical_crossentropy};
     ck_assert_gradcheck(apply_loss, 2, ((nb_tensor *[]){probs, labels}), &c);
@@ -231,8 +210,8 @@ END_TEST
 
 START_TEST(logits_gradient_is_softmax_minus_target_over_batch)
 {
-    nb_tensor *logits = TENSOR(NB_F64, NB_SHAPE(2, 3), 1, 2, 3, 0, 0, 0);
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(2, 3), 0, 0, 1, 0, 1, 0);
+    nb_tensor *logits = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 3), 1, 2, 3, 0, 0, 0);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 3), 0, 0, 1, 0, 1, 0);
     finite_loss_and_grad(nb_loss_categorical_crossentropy_logits, logits, target);
     double z = exp(1) + exp(2) + exp(3);
     double expected[6] = {exp(1) / z, exp(2) / z, exp(3) / z - 1, 1.0 / 3, 1.0 / 3 - 1, 1.0 / 3};
@@ -246,8 +225,8 @@ END_TEST
 START_TEST(categorical_crossentropy_is_finite_at_probabilities_0_and_1)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(2, 3), 0, 1, 0, 1, 0, 0);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 0, 0, 1, 0, 0);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 0, 1, 0, 1, 0, 0);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 0, 0, 1, 0, 0);
         double value = finite_loss_and_grad(nb_loss_categorical_crossentropy, probs, target);
         /* row 0: -ln 1e-7 = 16.118; row 1: -ln(1 - 1e-7) ~ 0 */
         ck_assert_double_eq_tol(value, -log(1e-7) / 2, 1e-4);
@@ -258,8 +237,8 @@ END_TEST
 START_TEST(sparse_categorical_crossentropy_is_finite_at_probability_0)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 1, 1, 0);
-        nb_tensor *labels = TENSOR(dtypes[d], NB_SHAPE(2), 0, 1);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 1, 1, 0);
+        nb_tensor *labels = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2), 0, 1);
         double value = finite_loss_and_grad(nb_loss_sparse_categorical_crossentropy, probs,
                                                     labels);
         ck_assert_double_eq_tol(value, -log(1e-7), 1e-4);
@@ -271,8 +250,8 @@ START_TEST(binary_crossentropy_is_finite_at_probabilities_0_and_1)
 {
     for (int d = 0; d < 2; d++) {
         /* right and confidently wrong, both ways */
-        nb_tensor *probs = TENSOR(dtypes[d], NB_SHAPE(4, 1), 0, 1, 0, 1);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(4, 1), 0, 1, 1, 0);
+        nb_tensor *probs = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 1), 0, 1, 0, 1);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 1), 0, 1, 1, 0);
         double value = finite_loss_and_grad(nb_loss_binary_crossentropy, probs, target);
         /* two terms of ~ -ln 1e-7 (f32 rounds 1 - 1e-7 to 1 - 1.19e-7) over 4 */
         ck_assert_double_eq_tol(value, -log(1e-7) / 2, dtypes[d] == NB_F32 ? 0.1 : 1e-4);
@@ -283,8 +262,8 @@ END_TEST
 START_TEST(categorical_crossentropy_from_logits_is_finite_at_plus_minus_1000)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *logits = TENSOR(dtypes[d], NB_SHAPE(2, 2), 1000, -1000, -1000, 1000);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 1, 0, 1);
+        nb_tensor *logits = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 1000, -1000, -1000, 1000);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 0, 1, 0, 1);
         double value =
             finite_loss_and_grad(nb_loss_categorical_crossentropy_logits, logits, target);
         /* row 0 is wrong by 2000 nats, row 1 right */
@@ -301,8 +280,8 @@ END_TEST
 
 START_TEST(shape_mismatch_names_the_loss_and_both_shapes)
 {
-    nb_tensor *a = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
-    nb_tensor *b = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3, 2)));
+    nb_tensor *a = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
+    nb_tensor *b = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3, 2)));
     ck_assert_ptr_null(nb_loss_mse(NULL, a, b));
     ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
     ck_assert_error_contains("nb_loss_mse: pred is [2, 3] but target is [3, 2]: expected the same shape");
@@ -319,12 +298,12 @@ END_TEST
 
 START_TEST(dtype_mismatch_names_the_loss_and_both_dtypes)
 {
-    nb_tensor *a = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
-    nb_tensor *b = keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2, 3)));
+    nb_tensor *a = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
+    nb_tensor *b = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2, 3)));
     ck_assert_ptr_null(nb_loss_binary_crossentropy(NULL, a, b));
     ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
     ck_assert_error_contains("nb_loss_binary_crossentropy: probs is f32 but target is f64: expected the same dtype");
-    nb_tensor *labels = keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2)));
+    nb_tensor *labels = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2)));
     ck_assert_ptr_null(nb_loss_sparse_categorical_crossentropy(NULL, a, labels));
     ck_assert_error_contains("nb_loss_sparse_categorical_crossentropy: probs is f32 but labels is f64");
 }
@@ -332,16 +311,16 @@ END_TEST
 
 START_TEST(sparse_labels_must_be_one_index_per_row)
 {
-    nb_tensor *probs = keep(nb_tensor_full(NB_F64, NB_SHAPE(2, 3), 1.0 / 3));
-    nb_tensor *three = keep(nb_tensor_zeros(NB_F64, NB_SHAPE(3)));
+    nb_tensor *probs = nb_test_keep(nb_tensor_full(NB_F64, NB_SHAPE(2, 3), 1.0 / 3));
+    nb_tensor *three = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(3)));
     ck_assert_ptr_null(nb_loss_sparse_categorical_crossentropy(NULL, probs, three));
     ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
     ck_assert_error_contains("nb_loss_sparse_categorical_crossentropy: probs is [2, 3] but labels is [3]: "
                              "expected labels [2] (or [2, 1])");
-    nb_tensor *flat = keep(nb_tensor_zeros(NB_F64, NB_SHAPE(6)));
+    nb_tensor *flat = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(6)));
     ck_assert_ptr_null(nb_loss_sparse_categorical_crossentropy(NULL, flat, three));
     ck_assert_error_contains("probs is [6]: expected [batch, classes]");
-    nb_tensor *bad = TENSOR(NB_F64, NB_SHAPE(2), 1, 3);
+    nb_tensor *bad = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), 1, 3);
     nb_tape *tape = nb_tape_new();
     ck_assert_ptr_null(nb_loss_sparse_categorical_crossentropy(tape, probs, bad));
     ck_assert_error_contains("nb_one_hot: label 3 at index 1 is not a class index");
@@ -351,8 +330,8 @@ END_TEST
 
 START_TEST(categorical_losses_need_a_class_axis)
 {
-    nb_tensor *a = keep(nb_tensor_zeros(NB_F64, 0, NULL));
-    nb_tensor *b = keep(nb_tensor_zeros(NB_F64, 0, NULL));
+    nb_tensor *a = nb_test_keep(nb_tensor_zeros(NB_F64, 0, NULL));
+    nb_tensor *b = nb_test_keep(nb_tensor_zeros(NB_F64, 0, NULL));
     ck_assert_ptr_null(nb_loss_categorical_crossentropy(NULL, a, b));
     ck_assert_error_contains("nb_loss_categorical_crossentropy: probs is [] (rank 0): expected rank 1 or more");
 }
@@ -360,8 +339,8 @@ END_TEST
 
 START_TEST(null_input_keeps_the_earlier_message)
 {
-    nb_tensor *a = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
-    nb_tensor *w = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 5)));
+    nb_tensor *a = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3)));
+    nb_tensor *w = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 5)));
     ck_assert_ptr_null(nb_loss_mse(NULL, nb_matmul(NULL, a, w), a));
     ck_assert_error_contains("nb_matmul: inner dimensions differ");
     nb_clear_error();
@@ -374,7 +353,7 @@ END_TEST
 START_TEST(inputs_freed_by_a_reset_are_reported)
 {
     nb_tape *tape = nb_tape_new();
-    nb_tensor *x = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2)));
+    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2)));
     nb_tensor *y = nb_scale(tape, x, 2.0);
     nb_tensor_set_name(y, "y");
     nb_tape_reset(tape);
@@ -418,7 +397,7 @@ static Suite *loss_suite(void)
 {
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("value");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, mse_is_the_mean_of_squared_differences);
     tcase_add_test(tc, mae_is_the_mean_of_absolute_differences);
     tcase_add_test(tc, categorical_crossentropy_is_mean_negative_log_of_true_class);
@@ -429,7 +408,7 @@ static Suite *loss_suite(void)
     tcase_add_test(tc, null_tape_gives_a_caller_owned_loss);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradient");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, mse_gradient_matches_finite_differences);
     tcase_add_test(tc, mae_gradient_matches_finite_differences);
     tcase_add_test(tc, categorical_crossentropy_gradient_matches_finite_differences);
@@ -439,14 +418,14 @@ static Suite *loss_suite(void)
     tcase_add_test(tc, logits_gradient_is_softmax_minus_target_over_batch);
     suite_add_tcase(s, tc);
     tc = tcase_create("extremes");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, categorical_crossentropy_is_finite_at_probabilities_0_and_1);
     tcase_add_test(tc, sparse_categorical_crossentropy_is_finite_at_probability_0);
     tcase_add_test(tc, binary_crossentropy_is_finite_at_probabilities_0_and_1);
     tcase_add_test(tc, categorical_crossentropy_from_logits_is_finite_at_plus_minus_1000);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, shape_mismatch_names_the_loss_and_both_shapes);
     tcase_add_test(tc, dtype_mismatch_names_the_loss_and_both_dtypes);
     tcase_add_test(tc, sparse_labels_must_be_one_index_per_row);

@@ -7,36 +7,18 @@
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
-/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
-static double tolerance(nb_dtype dtype, double expected)
-{
-    return (dtype == NB_F32 ? 1e-5 : 1e-12) * fmax(1.0, fabs(expected));
-}
-
-/* Assert the values (or, with grad, the gradient) of t element by element. */
+/* nb_test_assert_close, but products sum many f32 terms: 1e-5 relative in f32. */
 static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
                          int64_t n)
 {
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    ck_assert_int_eq(t->size, n);
-    for (int64_t i = 0; i < n; i++) {
-        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
-        ck_assert_msg(fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
-                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
-                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
-    }
+    nb_test_assert_close_rel(what, t, grad, expected, n, 1e-5);
 }
 
 /* A caller-owned f64 or f32 tensor of uniform values in [-1, 1) that requires
  * a gradient. */
 static nb_tensor *random_param(nb_dtype dtype, int rank, const int64_t *shape, uint64_t seed)
 {
-    nb_rng rng;
-    nb_rng_seed(&rng, seed);
-    nb_tensor *t = nb_tensor_rand_uniform(dtype, rank, shape, -1, 1, &rng);
-    ck_assert_ptr_nonnull(t);
-    nb_tensor_set_requires_grad(t, true);
-    return t;
+    return nb_test_uniform_param(dtype, rank, shape, -1, 1, seed);
 }
 
 /* ---- matmul ------------------------------------------------------------- */

@@ -4,28 +4,6 @@
 
 #include "nb_test.h"
 
-/* Tensors made by a test, freed by the teardown fixture. */
-static nb_tensor *kept[32];
-static int n_kept;
-
-static nb_tensor *keep(nb_tensor *t)
-{
-    ck_assert_msg(t != NULL, "tensor construction failed: %s", nb_last_error());
-    ck_assert_int_lt(n_kept, 32);
-    kept[n_kept++] = t;
-    return t;
-}
-
-static void free_kept(void)
-{
-    while (n_kept > 0)
-        nb_tensor_free(kept[--n_kept]);
-}
-
-/* A kept tensor of doubles: TENSOR(NB_F32, NB_SHAPE(2), 1, 2). */
-#define TENSOR(dtype, shape, ...)                                                            \
-    keep(nb_tensor_from_doubles(dtype, shape, (double[]){__VA_ARGS__}))
-
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
 /* fn(a, b) on a fresh tape. */
@@ -44,8 +22,8 @@ static double metric_value(nb_loss_fn fn, nb_tensor *a, nb_tensor *b)
 START_TEST(greater_scalar_is_one_strictly_above_the_threshold)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *x = TENSOR(dtypes[d], NB_SHAPE(2, 3), -1, 0.5, 0.75, 2, NAN, 0.25);
-        nb_tensor *y = keep(nb_greater_scalar(NULL, x, 0.5));
+        nb_tensor *x = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), -1, 0.5, 0.75, 2, NAN, 0.25);
+        nb_tensor *y = nb_test_keep(nb_greater_scalar(NULL, x, 0.5));
         ck_assert_int_eq(y->dtype, dtypes[d]);
         ck_assert(nb_same_shape(x, y));
         const double expected[] = {0, 0, 1, 1, 0, 0}; /* 0.5 itself and NaN give 0 */
@@ -58,7 +36,7 @@ END_TEST
 START_TEST(greater_scalar_records_nothing_and_needs_no_gradient)
 {
     nb_tape *tape = nb_tape_new();
-    nb_tensor *x = TENSOR(NB_F64, NB_SHAPE(3), -1, 0, 1);
+    nb_tensor *x = NB_TEST_TENSOR(NB_F64, NB_SHAPE(3), -1, 0, 1);
     nb_tensor_set_requires_grad(x, true);
     nb_tensor *y = nb_greater_scalar(tape, x, 0.0);
     ck_assert_ptr_nonnull(y);
@@ -84,10 +62,10 @@ END_TEST
 START_TEST(categorical_accuracy_counts_rows_whose_argmax_matches)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *pred = TENSOR(dtypes[d], NB_SHAPE(4, 3), 0.1, 0.8, 0.1, 0.6, 0.3, 0.1,
-                                 0.2, 0.2, 0.6, 0.3, 0.4, 0.3);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(4, 3), 0, 1, 0, 1, 0, 0,
-                                   1, 0, 0, 0, 0, 1);
+        nb_tensor *pred = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 3), 0.1, 0.8, 0.1, 0.6, 0.3, 0.1,
+                                         0.2, 0.2, 0.6, 0.3, 0.4, 0.3);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 3), 0, 1, 0, 1, 0, 0,
+                                           1, 0, 0, 0, 0, 1);
         /* rows 0 and 1 right, 2 and 3 wrong */
         ck_assert_double_eq(metric_value(nb_metric_categorical_accuracy, pred, target), 0.5);
     }
@@ -96,8 +74,8 @@ END_TEST
 
 START_TEST(categorical_accuracy_breaks_ties_to_the_first_class)
 {
-    nb_tensor *pred = TENSOR(NB_F64, NB_SHAPE(2, 2), 0.5, 0.5, 0.5, 0.5);
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(2, 2), 1, 0, 0, 1);
+    nb_tensor *pred = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 0.5, 0.5, 0.5, 0.5);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 1, 0, 0, 1);
     ck_assert_double_eq(metric_value(nb_metric_categorical_accuracy, pred, target), 0.5);
 }
 END_TEST
@@ -105,10 +83,10 @@ END_TEST
 START_TEST(sparse_categorical_accuracy_compares_argmax_with_labels)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *pred = TENSOR(dtypes[d], NB_SHAPE(4, 3), 0.1, 0.8, 0.1, 0.6, 0.3, 0.1,
-                                 0.2, 0.2, 0.6, 0.3, 0.4, 0.3);
-        nb_tensor *labels = TENSOR(dtypes[d], NB_SHAPE(4), 1, 0, 0, 2);
-        nb_tensor *column = TENSOR(dtypes[d], NB_SHAPE(4, 1), 1, 0, 2, 2);
+        nb_tensor *pred = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 3), 0.1, 0.8, 0.1, 0.6, 0.3, 0.1,
+                                         0.2, 0.2, 0.6, 0.3, 0.4, 0.3);
+        nb_tensor *labels = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4), 1, 0, 0, 2);
+        nb_tensor *column = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4, 1), 1, 0, 2, 2);
         nb_loss_fn sparse = nb_metric_sparse_categorical_accuracy;
         ck_assert_double_eq(metric_value(sparse, pred, labels), 0.5);
         ck_assert_double_eq(metric_value(sparse, pred, column), 0.75); /* row 2 now right */
@@ -119,8 +97,8 @@ END_TEST
 START_TEST(binary_accuracy_thresholds_at_one_half)
 {
     for (int d = 0; d < 2; d++) {
-        nb_tensor *pred = TENSOR(dtypes[d], NB_SHAPE(5, 1), 0.9, 0.4, 0.5, 0.51, 0.1);
-        nb_tensor *target = TENSOR(dtypes[d], NB_SHAPE(5, 1), 1, 0, 1, 1, 1);
+        nb_tensor *pred = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(5, 1), 0.9, 0.4, 0.5, 0.51, 0.1);
+        nb_tensor *target = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(5, 1), 1, 0, 1, 1, 1);
         /* thresholded 1, 0, 0, 1, 0: three of five agree */
         ck_assert_double_eq_tol(metric_value(nb_metric_binary_accuracy, pred, target), 0.6, 1e-7);
     }
@@ -129,8 +107,8 @@ END_TEST
 
 START_TEST(mae_and_mse_metrics_equal_the_losses)
 {
-    nb_tensor *pred = TENSOR(NB_F64, NB_SHAPE(2, 2), 1, 2, 3, 4);
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(2, 2), 0, 2, 5, 1);
+    nb_tensor *pred = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 1, 2, 3, 4);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 0, 2, 5, 1);
     ck_assert_double_eq(metric_value(nb_metric_mae, pred, target), 1.5);
     ck_assert_double_eq(metric_value(nb_metric_mse, pred, target), 3.5);
 }
@@ -139,8 +117,8 @@ END_TEST
 START_TEST(accuracy_records_nothing_on_the_tape)
 {
     nb_tape *tape = nb_tape_new();
-    nb_tensor *pred = TENSOR(NB_F64, NB_SHAPE(2, 2), 0.2, 0.8, 0.7, 0.3);
-    nb_tensor *target = TENSOR(NB_F64, NB_SHAPE(2, 2), 0, 1, 0, 1);
+    nb_tensor *pred = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 0.2, 0.8, 0.7, 0.3);
+    nb_tensor *target = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 0, 1, 0, 1);
     nb_tensor_set_requires_grad(pred, true);
     nb_tensor *acc = nb_metric_categorical_accuracy(tape, pred, target);
     ck_assert_ptr_nonnull(acc);
@@ -153,8 +131,8 @@ END_TEST
 
 START_TEST(null_tape_gives_a_caller_owned_metric)
 {
-    nb_tensor *pred = TENSOR(NB_F32, NB_SHAPE(2, 2), 0.2, 0.8, 0.7, 0.3);
-    nb_tensor *labels = TENSOR(NB_F32, NB_SHAPE(2), 1, 0);
+    nb_tensor *pred = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2, 2), 0.2, 0.8, 0.7, 0.3);
+    nb_tensor *labels = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2), 1, 0);
     nb_tensor *acc = nb_metric_sparse_categorical_accuracy(NULL, pred, labels);
     ck_assert_ptr_nonnull(acc);
     ck_assert_ptr_null(acc->tape);
@@ -167,8 +145,8 @@ END_TEST
 
 START_TEST(metric_shape_mismatch_names_the_metric_and_both_shapes)
 {
-    nb_tensor *pred = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
-    nb_tensor *target = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 2)));
+    nb_tensor *pred = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
+    nb_tensor *target = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 2)));
     ck_assert_ptr_null(nb_metric_categorical_accuracy(NULL, pred, target));
     ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
     ck_assert_error_contains("nb_metric_categorical_accuracy: pred is [4, 3] but target is [4, 2]: "
@@ -186,8 +164,8 @@ END_TEST
 
 START_TEST(metric_dtype_mismatch_names_both_dtypes)
 {
-    nb_tensor *pred = keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
-    nb_tensor *target = keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4, 3)));
+    nb_tensor *pred = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
+    nb_tensor *target = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4, 3)));
     ck_assert_ptr_null(nb_metric_categorical_accuracy(NULL, pred, target));
     ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
     ck_assert_error_contains("nb_metric_categorical_accuracy: pred is f32 but target is f64");
@@ -240,13 +218,13 @@ static Suite *metric_suite(void)
 {
     Suite *s = suite_create("metric");
     TCase *tc = tcase_create("greater_scalar");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, greater_scalar_is_one_strictly_above_the_threshold);
     tcase_add_test(tc, greater_scalar_records_nothing_and_needs_no_gradient);
     tcase_add_test(tc, greater_scalar_of_null_reports_the_op);
     suite_add_tcase(s, tc);
     tc = tcase_create("value");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, categorical_accuracy_counts_rows_whose_argmax_matches);
     tcase_add_test(tc, categorical_accuracy_breaks_ties_to_the_first_class);
     tcase_add_test(tc, sparse_categorical_accuracy_compares_argmax_with_labels);
@@ -256,7 +234,7 @@ static Suite *metric_suite(void)
     tcase_add_test(tc, null_tape_gives_a_caller_owned_metric);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, metric_shape_mismatch_names_the_metric_and_both_shapes);
     tcase_add_test(tc, metric_dtype_mismatch_names_both_dtypes);
     suite_add_tcase(s, tc);

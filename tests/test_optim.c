@@ -9,23 +9,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static nb_tensor *kept[32];
-static int n_kept;
-
-static nb_tensor *keep(nb_tensor *t)
-{
-    ck_assert_msg(t != NULL, "tensor construction failed: %s", nb_last_error());
-    ck_assert_int_lt(n_kept, 32);
-    kept[n_kept++] = t;
-    return t;
-}
-
-static void free_kept(void)
-{
-    while (n_kept > 0)
-        nb_tensor_free(kept[--n_kept]);
-}
-
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 static double tolerance(nb_dtype dtype) { return dtype == NB_F32 ? 1e-6 : 1e-12; }
 
@@ -44,7 +27,7 @@ static void set_grad(nb_tensor *t, const double *values)
 /* A parameter [n] with the given values and gradient. */
 static nb_tensor *param(nb_dtype dtype, int n, const double *values, const double *grad)
 {
-    nb_tensor *p = keep(nb_tensor_from_doubles(dtype, 1, (const int64_t[]){n}, values));
+    nb_tensor *p = nb_test_keep(nb_tensor_from_doubles(dtype, 1, (const int64_t[]){n}, values));
     nb_tensor_set_requires_grad(p, true);
     if (grad)
         set_grad(p, grad);
@@ -402,7 +385,7 @@ START_TEST(step_rejects_null_and_tape_owned_parameters)
     ck_assert_int_eq(nb_optimizer_step(opt, 1, (nb_tensor *[]){NULL}), NB_ERR_NULL);
     ck_assert_error_contains("nb_optimizer_step: parameter 0 is NULL");
     nb_tape *tape = nb_tape_new();
-    nb_tensor *x = keep(nb_tensor_ones(NB_F32, NB_SHAPE(2)));
+    nb_tensor *x = nb_test_keep(nb_tensor_ones(NB_F32, NB_SHAPE(2)));
     nb_tensor *y = nb_scale(tape, x, 2.0);
     nb_tensor_set_name(y, "y");
     ck_assert_int_eq(nb_optimizer_step(opt, 1, &y), NB_ERR_STATE);
@@ -511,21 +494,6 @@ END_TEST
 
 /* ---- allocation ------------------------------------------------------------------ */
 
-static long allocations;
-
-static void *counting_alloc(size_t bytes, void *user)
-{
-    (void)user;
-    allocations++;
-    return malloc(bytes ? bytes : 1);
-}
-
-static void counting_release(void *ptr, void *user)
-{
-    (void)user;
-    free(ptr);
-}
-
 START_TEST(steps_after_the_first_allocate_nothing)
 {
     nb_optimizer *opts[] = {nb_sgd(0.1, 0.9, true), nb_adam_default(),
@@ -536,15 +504,14 @@ START_TEST(steps_after_the_first_allocate_nothing)
         nb_tensor *params[] = {a, b};
         step_ok(opts[k], 2, params); /* makes the state */
 
-        allocations = 0;
-        nb_set_allocator(&(nb_allocator){counting_alloc, counting_release, NULL});
+        nb_test_count_allocations();
         for (int t = 0; t < 3; t++) {
             nb_optimizer_zero_grad(2, params);
             step_ok(opts[k], 2, params);
         }
         nb_set_allocator(NULL);
-        ck_assert_msg(allocations == 0, "%s: %ld allocations in 3 steps after the first: "
-                      "expected none", nb_optimizer_name(opts[k]), allocations);
+        ck_assert_msg(nb_test_allocations == 0, "%s: %ld allocations in 3 steps after the first: "
+                      "expected none", nb_optimizer_name(opts[k]), nb_test_allocations);
         nb_optimizer_free(opts[k]);
     }
 }
@@ -554,7 +521,7 @@ static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
     TCase *tc = tcase_create("rules");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, sgd_moves_against_the_gradient);
     tcase_add_test(tc, sgd_momentum_accumulates_a_velocity);
     tcase_add_test(tc, sgd_nesterov_steps_with_the_look_ahead);
@@ -570,14 +537,14 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, from_config_rejects_unknown_names_and_bad_values);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, constructors_check_their_arguments);
     tcase_add_test(tc, learning_rate_can_be_changed_between_steps);
     tcase_add_test(tc, a_changed_parameter_list_is_an_error_and_updates_nothing);
     tcase_add_test(tc, step_rejects_null_and_tape_owned_parameters);
     suite_add_tcase(s, tc);
     tc = tcase_create("state");
-    tcase_add_checked_fixture(tc, NULL, free_kept);
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
     tcase_add_test(tc, adam_state_is_momenta_then_velocities_per_parameter);
     tcase_add_test(tc, rmsprop_state_is_velocities_then_momenta);
     tcase_add_test(tc, parameters_without_a_gradient_are_skipped);

@@ -6,38 +6,6 @@
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
-/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
-static double tolerance(nb_dtype dtype, double expected)
-{
-    return (dtype == NB_F32 ? 2e-6 : 1e-12) * fmax(1.0, fabs(expected));
-}
-
-/* Assert the values (or, with grad, the gradient) of t element by element. */
-static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
-                         int64_t n)
-{
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    ck_assert_int_eq(t->size, n);
-    for (int64_t i = 0; i < n; i++) {
-        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
-        ck_assert_msg(fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
-                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
-                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
-    }
-}
-
-/* Assert t's shape is [dims...]. */
-static void assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims)
-{
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    char got[64];
-    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
-                  nb_shape_str(t, got, sizeof got), rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
-                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
-}
-
 /* x = [[1, 2, 3], [4, 5, 6]] */
 static nb_tensor *matrix_1_to_6(nb_dtype dtype)
 {
@@ -60,10 +28,10 @@ START_TEST(sum_and_mean_of_everything_are_scalars)
     for (int d = 0; d < 2; d++) {
         nb_tensor *x = matrix_1_to_6(dtypes[d]);
         nb_tensor *s = nb_sum(NULL, x), *m = nb_mean(NULL, x);
-        assert_shape("sum", s, 0, NULL);
-        assert_shape("mean", m, 0, NULL);
-        assert_close("sum", s, false, (double[]){21}, 1);
-        assert_close("mean", m, false, (double[]){3.5}, 1);
+        nb_test_assert_shape("sum", s, 0, NULL);
+        nb_test_assert_shape("mean", m, 0, NULL);
+        nb_test_assert_close("sum", s, false, (double[]){21}, 1);
+        nb_test_assert_close("mean", m, false, (double[]){3.5}, 1);
         nb_tensor_free(s);
         nb_tensor_free(m);
         nb_tensor_free(x);
@@ -79,11 +47,11 @@ START_TEST(sum_axis_removes_the_axis_for_positive_and_negative_axes)
         for (int a = 0; a < 4; a++) {
             nb_tensor *y = nb_sum_axis(NULL, x, axes[a], false);
             if (axes[a] == 0 || axes[a] == -2) {
-                assert_shape("sum_axis 0", y, 1, (int64_t[]){3});
-                assert_close("sum_axis 0", y, false, (double[]){5, 7, 9}, 3);
+                nb_test_assert_shape("sum_axis 0", y, 1, (int64_t[]){3});
+                nb_test_assert_close("sum_axis 0", y, false, (double[]){5, 7, 9}, 3);
             } else {
-                assert_shape("sum_axis 1", y, 1, (int64_t[]){2});
-                assert_close("sum_axis 1", y, false, (double[]){6, 15}, 2);
+                nb_test_assert_shape("sum_axis 1", y, 1, (int64_t[]){2});
+                nb_test_assert_close("sum_axis 1", y, false, (double[]){6, 15}, 2);
             }
             nb_tensor_free(y);
         }
@@ -97,8 +65,8 @@ START_TEST(mean_axis_divides_by_the_axis_length)
     for (int d = 0; d < 2; d++) {
         nb_tensor *x = matrix_1_to_6(dtypes[d]);
         nb_tensor *m0 = nb_mean_axis(NULL, x, -2, false), *m1 = nb_mean_axis(NULL, x, 1, false);
-        assert_close("mean_axis 0", m0, false, (double[]){2.5, 3.5, 4.5}, 3);
-        assert_close("mean_axis 1", m1, false, (double[]){2, 5}, 2);
+        nb_test_assert_close("mean_axis 0", m0, false, (double[]){2.5, 3.5, 4.5}, 3);
+        nb_test_assert_close("mean_axis 1", m1, false, (double[]){2, 5}, 2);
         nb_tensor_free(m0);
         nb_tensor_free(m1);
         nb_tensor_free(x);
@@ -111,11 +79,11 @@ START_TEST(keepdims_leaves_a_dimension_of_one)
     nb_tensor *x = matrix_1_to_6(NB_F64);
     nb_tensor *s0 = nb_sum_axis(NULL, x, 0, true), *s1 = nb_sum_axis(NULL, x, -1, true);
     nb_tensor *m1 = nb_mean_axis(NULL, x, 1, true);
-    assert_shape("sum_axis 0 keepdims", s0, 2, (int64_t[]){1, 3});
-    assert_shape("sum_axis -1 keepdims", s1, 2, (int64_t[]){2, 1});
-    assert_shape("mean_axis 1 keepdims", m1, 2, (int64_t[]){2, 1});
-    assert_close("sum_axis 0 keepdims", s0, false, (double[]){5, 7, 9}, 3);
-    assert_close("mean_axis 1 keepdims", m1, false, (double[]){2, 5}, 2);
+    nb_test_assert_shape("sum_axis 0 keepdims", s0, 2, (int64_t[]){1, 3});
+    nb_test_assert_shape("sum_axis -1 keepdims", s1, 2, (int64_t[]){2, 1});
+    nb_test_assert_shape("mean_axis 1 keepdims", m1, 2, (int64_t[]){2, 1});
+    nb_test_assert_close("sum_axis 0 keepdims", s0, false, (double[]){5, 7, 9}, 3);
+    nb_test_assert_close("mean_axis 1 keepdims", m1, false, (double[]){2, 5}, 2);
     nb_tensor_free(s0);
     nb_tensor_free(s1);
     nb_tensor_free(m1);
@@ -134,13 +102,14 @@ START_TEST(reductions_of_rank_3_sum_the_right_elements)
         nb_tensor *a0 = nb_sum_axis(NULL, x, 0, false);
         nb_tensor *a1 = nb_sum_axis(NULL, x, -2, false);
         nb_tensor *a2 = nb_mean_axis(NULL, x, 2, true);
-        assert_shape("axis 0", a0, 2, (int64_t[]){3, 4});
-        assert_close("axis 0", a0, false,
-                     (double[]){12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}, 12);
-        assert_shape("axis 1", a1, 2, (int64_t[]){2, 4});
-        assert_close("axis 1", a1, false, (double[]){12, 15, 18, 21, 48, 51, 54, 57}, 8);
-        assert_shape("mean axis 2", a2, 3, (int64_t[]){2, 3, 1});
-        assert_close("mean axis 2", a2, false, (double[]){1.5, 5.5, 9.5, 13.5, 17.5, 21.5}, 6);
+        nb_test_assert_shape("axis 0", a0, 2, (int64_t[]){3, 4});
+        nb_test_assert_close("axis 0", a0, false,
+                             (double[]){12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}, 12);
+        nb_test_assert_shape("axis 1", a1, 2, (int64_t[]){2, 4});
+        nb_test_assert_close("axis 1", a1, false, (double[]){12, 15, 18, 21, 48, 51, 54, 57}, 8);
+        nb_test_assert_shape("mean axis 2", a2, 3, (int64_t[]){2, 3, 1});
+        nb_test_assert_close("mean axis 2", a2, false,
+                             (double[]){1.5, 5.5, 9.5, 13.5, 17.5, 21.5}, 6);
         nb_tensor_free(a0);
         nb_tensor_free(a1);
         nb_tensor_free(a2);
@@ -153,9 +122,9 @@ START_TEST(sum_axis_of_a_vector_is_a_scalar)
 {
     nb_tensor *x = nb_tensor_from_doubles(NB_F32, NB_SHAPE(4), (double[]){1, 2, 3, 4.5});
     nb_tensor *s = nb_sum_axis(NULL, x, 0, false), *k = nb_sum_axis(NULL, x, -1, true);
-    assert_shape("sum_axis of [4]", s, 0, NULL);
-    assert_close("sum_axis of [4]", s, false, (double[]){10.5}, 1);
-    assert_shape("sum_axis of [4] keepdims", k, 1, (int64_t[]){1});
+    nb_test_assert_shape("sum_axis of [4]", s, 0, NULL);
+    nb_test_assert_close("sum_axis of [4]", s, false, (double[]){10.5}, 1);
+    nb_test_assert_shape("sum_axis of [4] keepdims", k, 1, (int64_t[]){1});
     nb_tensor_free(s);
     nb_tensor_free(k);
     nb_tensor_free(x);
@@ -171,11 +140,12 @@ START_TEST(sum_grad_is_one_and_mean_grad_is_one_over_n)
         nb_tensor *x = matrix_1_to_6(dtypes[d]);
         nb_tensor_set_requires_grad(x, true);
         ck_assert_int_eq(nb_backward(nb_sum(tape, x)), NB_OK);
-        assert_close("sum", x, true, (double[]){1, 1, 1, 1, 1, 1}, 6);
+        nb_test_assert_close("sum", x, true, (double[]){1, 1, 1, 1, 1, 1}, 6);
         nb_tensor_zero_grad(x);
         ck_assert_int_eq(nb_backward(nb_mean(tape, x)), NB_OK);
         const double sixth = 1.0 / 6;
-        assert_close("mean", x, true, (double[]){sixth, sixth, sixth, sixth, sixth, sixth}, 6);
+        nb_test_assert_close("mean", x, true,
+                             (double[]){sixth, sixth, sixth, sixth, sixth, sixth}, 6);
         nb_tape_free(tape);
         nb_tensor_free(x);
     }
@@ -191,14 +161,15 @@ START_TEST(axis_grads_broadcast_the_upstream_gradient)
         /* sum over rows, seeded [1, 2, 3]: each row of dx is the seed */
         nb_tensor *g0 = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3), (double[]){1, 2, 3});
         ck_assert_int_eq(nb_backward_from(nb_sum_axis(tape, x, 0, false), g0), NB_OK);
-        assert_close("sum_axis 0", x, true, (double[]){1, 2, 3, 1, 2, 3}, 6);
+        nb_test_assert_close("sum_axis 0", x, true, (double[]){1, 2, 3, 1, 2, 3}, 6);
         /* mean over columns with keepdims, seeded [[1], [2]]: row i gets g_i / 3 */
         nb_tensor_zero_grad(x);
         nb_tensor *g1 = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 1), (double[]){1, 2});
         ck_assert_int_eq(nb_backward_from(nb_mean_axis(tape, x, -1, true), g1), NB_OK);
         const double third = 1.0 / 3, two_thirds = 2.0 / 3;
-        assert_close("mean_axis 1", x, true,
-                     (double[]){third, third, third, two_thirds, two_thirds, two_thirds}, 6);
+        nb_test_assert_close("mean_axis 1", x, true,
+                             (double[]){third, third, third, two_thirds, two_thirds, two_thirds},
+                             6);
         nb_tape_free(tape);
         nb_tensor_free(x);
         nb_tensor_free(g0);
@@ -245,23 +216,15 @@ static nb_tensor *reduce_of(nb_tape *tape, nb_tensor *const in[], void *user)
                    : nb_sum_axis(tape, in[0], c->axis, c->keepdims);
 }
 
-static const struct {
-    int rank;
-    int64_t shape[NB_MAX_RANK];
-} grad_shapes[] = {
+static const nb_test_shape grad_shapes[] = {
     {1, {5}}, {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {4, {2, 1, 3, 2}},
 };
 #define N_GRAD_SHAPES (int)(sizeof grad_shapes / sizeof grad_shapes[0])
 
 static nb_tensor *random_input(int s)
 {
-    nb_rng rng;
-    nb_rng_seed(&rng, (uint64_t)(60 + s));
-    nb_tensor *x = nb_tensor_rand_uniform(NB_F64, grad_shapes[s].rank, grad_shapes[s].shape, -2,
-                                          2, &rng);
-    ck_assert_ptr_nonnull(x);
-    nb_tensor_set_requires_grad(x, true);
-    return x;
+    return nb_test_uniform_param(NB_F64, grad_shapes[s].rank, grad_shapes[s].shape, -2, 2,
+                                 (uint64_t)(60 + s));
 }
 
 START_TEST(sum_and_mean_grads_match_finite_differences)
@@ -346,7 +309,7 @@ START_TEST(axis_reduction_of_a_scalar_is_an_error)
     ck_assert_error_contains("nb_mean_axis: axis -1 is out of range for x of shape []");
     /* the whole-tensor reductions accept a scalar */
     nb_tensor *s = nb_sum(NULL, x);
-    assert_close("sum of a scalar", s, false, (double[]){2}, 1);
+    nb_test_assert_close("sum of a scalar", s, false, (double[]){2}, 1);
     nb_tensor_free(s);
     nb_tensor_free(x);
 }

@@ -16,12 +16,7 @@ static nb_model *mnist_mlp(void)
     ck_assert_int_eq(nb_model_add(model, nb_dense(128, NB_RELU)), NB_OK);
     ck_assert_int_eq(nb_model_add(model, nb_dense(64, NB_RELU)), NB_OK);
     ck_assert_int_eq(nb_model_add(model, nb_dense(10, NB_SOFTMAX)), NB_OK);
-    nb_status s = nb_model_compile(model, &(nb_compile_options){
-                                              .optimizer = nb_adam_default(),
-                                              .loss = "categorical_crossentropy",
-                                              .metrics = {"accuracy"}});
-    ck_assert_msg(s == NB_OK, "compile failed: %s", nb_last_error());
-    return model;
+    return nb_test_compiled(model, nb_adam_default(), "categorical_crossentropy", "accuracy");
 }
 
 static char *summary_text(const nb_model *model)
@@ -44,12 +39,8 @@ static nb_model *small_model(uint64_t seed, bool with_dropout)
     if (with_dropout)
         nb_model_add(model, nb_dropout(0.25));
     nb_model_add(model, nb_dense(3, NB_SOFTMAX));
-    nb_status s = nb_model_compile(model, &(nb_compile_options){
-                                              .optimizer = nb_adam(0.01, 0.9, 0.999, 1e-7),
-                                              .loss = "categorical_crossentropy",
-                                              .metrics = {"accuracy"}});
-    ck_assert_msg(s == NB_OK, "compile failed: %s", nb_last_error());
-    return model;
+    return nb_test_compiled(model, nb_adam(0.01, 0.9, 0.999, 1e-7), "categorical_crossentropy",
+                            "accuracy");
 }
 
 /* 64 samples of 4 features, 3 one-hot classes from the sign pattern. */
@@ -63,28 +54,6 @@ static void small_data(nb_tensor **x, nb_tensor **y)
         int cls = nb_tensor_get(*x, 4 * r) > 0 ? 0 : nb_tensor_get(*x, 4 * r + 1) > 0 ? 1 : 2;
         nb_tensor_set(*y, 3 * r + cls, 1.0);
     }
-}
-
-static bool same_weights(const nb_model *a, const nb_model *b)
-{
-    if (nb_model_weight_count(a) != nb_model_weight_count(b))
-        return false;
-    for (int i = 0; i < nb_model_weight_count(a); i++) {
-        const nb_tensor *wa = nb_model_weight(a, i), *wb = nb_model_weight(b, i);
-        if (wa->size != wb->size ||
-            memcmp(wa->data, wb->data, (size_t)wa->size * nb_dtype_size(wa->dtype)) != 0)
-            return false;
-    }
-    return true;
-}
-
-static nb_fit_options quiet_fit(int epochs, int64_t batch_size)
-{
-    nb_fit_options fit = nb_fit_defaults();
-    fit.epochs = epochs;
-    fit.batch_size = batch_size;
-    fit.verbose = 0;
-    return fit;
 }
 
 /* ---- the reference MLP ------------------------------------------------------------ */
@@ -245,7 +214,7 @@ START_TEST(input_shape_may_come_after_compile)
     ck_assert_int_eq(nb_model_weight_count(model), 0);
     ck_assert_int_eq(nb_model_set_input_shape(model, NB_SHAPE(4)), NB_OK);
     ck_assert_int_eq(nb_model_build(model), NB_OK);
-    nb_fit_options fit = quiet_fit(1, 32);
+    nb_fit_options fit = nb_test_quiet_fit(1, 32);
     nb_history *history = nb_model_fit(model, x, y, &fit);
     ck_assert_msg(history != NULL, "fit failed: %s", nb_last_error());
     nb_history_free(history);
@@ -327,7 +296,7 @@ START_TEST(fit_without_input_shape_says_the_model_is_not_built)
                                                  .optimizer = nb_adam_default(),
                                                  .loss = "categorical_crossentropy"}),
                      NB_OK);
-    nb_fit_options fit = quiet_fit(1, 8);
+    nb_fit_options fit = nb_test_quiet_fit(1, 8);
     ck_assert_ptr_null(nb_model_fit(model, x, y, &fit));
     ck_assert_int_eq(nb_last_status(), NB_ERR_STATE);
     ck_assert_error_contains("nb_model_fit: the model is not built: set its input shape and "
@@ -349,7 +318,7 @@ START_TEST(fit_before_compile_is_an_error)
     nb_model_set_input_shape(model, NB_SHAPE(4));
     nb_model_add(model, nb_dense(3, NB_SOFTMAX));
     ck_assert_int_eq(nb_model_build(model), NB_OK);
-    nb_fit_options fit = quiet_fit(1, 8);
+    nb_fit_options fit = nb_test_quiet_fit(1, 8);
     ck_assert_ptr_null(nb_model_fit(model, x, y, &fit));
     ck_assert_int_eq(nb_last_status(), NB_ERR_STATE);
     ck_assert_error_contains("nb_model_fit: the model is not compiled: call nb_model_compile first");
@@ -517,7 +486,7 @@ START_TEST(get_and_set_weights_round_trip)
     for (int i = 0; i < n; i++)
         saved[i] = nb_tensor_copy(nb_model_weight(model, i), NB_F32);
     nb_tensor *before = nb_model_predict(model, x, 0);
-    nb_fit_options fit = quiet_fit(2, 16);
+    nb_fit_options fit = nb_test_quiet_fit(2, 16);
     nb_history_free(nb_model_fit(model, x, y, &fit));
     ck_assert_int_ne(memcmp(nb_model_weight(model, 0)->data, saved[0]->data, 32 * sizeof(float)), 0);
     ck_assert_int_eq(nb_model_set_weights(model, n, (const nb_tensor *const *)saved), NB_OK);
@@ -552,8 +521,8 @@ START_TEST(same_seed_gives_identical_weights_and_history)
     nb_tensor *x, *y;
     small_data(&x, &y);
     nb_model *a = small_model(1234, true), *b = small_model(1234, true);
-    ck_assert(same_weights(a, b));
-    nb_fit_options fit = quiet_fit(3, 10);
+    ck_assert(nb_test_same_weights(a, b));
+    nb_fit_options fit = nb_test_quiet_fit(3, 10);
     fit.validation_split = 0.25;
     nb_history *ha = nb_model_fit(a, x, y, &fit);
     nb_history *hb = nb_model_fit(b, x, y, &fit);
@@ -571,7 +540,7 @@ START_TEST(same_seed_gives_identical_weights_and_history)
                           ha->logs[e].values[k], hb->logs[e].values[k]);
         }
     }
-    ck_assert(same_weights(a, b));
+    ck_assert(nb_test_same_weights(a, b));
     nb_history_free(ha);
     nb_history_free(hb);
     nb_model_free(a);
@@ -596,7 +565,7 @@ END_TEST
 START_TEST(adding_dropout_keeps_the_initial_weights)
 {
     nb_model *plain = small_model(5, false), *dropped = small_model(5, true);
-    ck_assert(same_weights(plain, dropped));
+    ck_assert(nb_test_same_weights(plain, dropped));
     nb_model_free(plain);
     nb_model_free(dropped);
 }

@@ -5,18 +5,6 @@
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
-/* Assert t's shape is [dims...]. */
-static void assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims)
-{
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    char got[64];
-    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
-                  nb_shape_str(t, got, sizeof got), rank);
-    for (int d = 0; d < rank; d++)
-        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
-                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
-}
-
 /* Assert t holds 0, 1, 2, ... in row-major order (values are exact). */
 static void assert_counts_up(const char *what, const nb_tensor *t)
 {
@@ -44,9 +32,9 @@ START_TEST(reshape_keeps_values_in_row_major_order)
         nb_tensor *a = nb_reshape(NULL, x, NB_SHAPE(3, 2));
         nb_tensor *b = nb_reshape(NULL, x, NB_SHAPE(6));
         nb_tensor *c = nb_reshape(NULL, x, NB_SHAPE(1, 2, 1, 3));
-        assert_shape("[3, 2]", a, 2, (int64_t[]){3, 2});
-        assert_shape("[6]", b, 1, (int64_t[]){6});
-        assert_shape("[1, 2, 1, 3]", c, 4, (int64_t[]){1, 2, 1, 3});
+        nb_test_assert_shape("[3, 2]", a, 2, (int64_t[]){3, 2});
+        nb_test_assert_shape("[6]", b, 1, (int64_t[]){6});
+        nb_test_assert_shape("[1, 2, 1, 3]", c, 4, (int64_t[]){1, 2, 1, 3});
         assert_counts_up("[3, 2]", a);
         assert_counts_up("[6]", b);
         assert_counts_up("[1, 2, 1, 3]", c);
@@ -66,9 +54,9 @@ START_TEST(reshape_infers_the_minus_one_dimension)
     nb_tensor *a = nb_reshape(NULL, x, NB_SHAPE(-1, 4));
     nb_tensor *b = nb_reshape(NULL, x, NB_SHAPE(2, -1, 1));
     nb_tensor *c = nb_reshape(NULL, x, NB_SHAPE(-1));
-    assert_shape("[-1, 4]", a, 2, (int64_t[]){3, 4});
-    assert_shape("[2, -1, 1]", b, 3, (int64_t[]){2, 6, 1});
-    assert_shape("[-1]", c, 1, (int64_t[]){12});
+    nb_test_assert_shape("[-1, 4]", a, 2, (int64_t[]){3, 4});
+    nb_test_assert_shape("[2, -1, 1]", b, 3, (int64_t[]){2, 6, 1});
+    nb_test_assert_shape("[-1]", c, 1, (int64_t[]){12});
     assert_counts_up("[-1, 4]", a);
     nb_tensor_free(a);
     nb_tensor_free(b);
@@ -81,10 +69,10 @@ START_TEST(reshape_between_one_element_and_a_scalar)
 {
     nb_tensor *x = nb_tensor_full(NB_F64, NB_SHAPE(1, 1), 4.5);
     nb_tensor *s = nb_reshape(NULL, x, 0, NULL);
-    assert_shape("scalar", s, 0, NULL);
+    nb_test_assert_shape("scalar", s, 0, NULL);
     ck_assert_double_eq(nb_tensor_item(s), 4.5);
     nb_tensor *back = nb_reshape(NULL, s, NB_SHAPE(1, -1, 1));
-    assert_shape("[1, -1, 1]", back, 3, (int64_t[]){1, 1, 1});
+    nb_test_assert_shape("[1, -1, 1]", back, 3, (int64_t[]){1, 1, 1});
     nb_tensor_free(back);
     nb_tensor_free(s);
     nb_tensor_free(x);
@@ -100,10 +88,10 @@ START_TEST(flatten_keeps_the_batch_axis)
         nb_tensor *x1 = counting(dtypes[d], NB_SHAPE(5));
         nb_tensor *f3 = nb_flatten(NULL, x3), *f4 = nb_flatten(NULL, x4);
         nb_tensor *f2 = nb_flatten(NULL, x2), *f1 = nb_flatten(NULL, x1);
-        assert_shape("flatten [2, 3, 4]", f3, 2, (int64_t[]){2, 12});
-        assert_shape("flatten [1, 2, 2, 2]", f4, 2, (int64_t[]){1, 8});
-        assert_shape("flatten [2, 3]", f2, 2, (int64_t[]){2, 3});
-        assert_shape("flatten [5]", f1, 2, (int64_t[]){5, 1});
+        nb_test_assert_shape("flatten [2, 3, 4]", f3, 2, (int64_t[]){2, 12});
+        nb_test_assert_shape("flatten [1, 2, 2, 2]", f4, 2, (int64_t[]){1, 8});
+        nb_test_assert_shape("flatten [2, 3]", f2, 2, (int64_t[]){2, 3});
+        nb_test_assert_shape("flatten [5]", f1, 2, (int64_t[]){5, 1});
         assert_counts_up("flatten [2, 3, 4]", f3);
         assert_counts_up("flatten [1, 2, 2, 2]", f4);
         nb_tensor *all[] = {x3, x4, x2, x1, f3, f4, f2, f1};

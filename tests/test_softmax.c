@@ -5,27 +5,6 @@
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
 
-/* Allowed error of a value computed by hand: f32 keeps about 7 digits. */
-static double tolerance(nb_dtype dtype, double expected)
-{
-    return (dtype == NB_F32 ? 2e-6 : 1e-12) * fmax(1.0, fabs(expected));
-}
-
-/* Assert the values (or, with grad, the gradient) of t element by element;
- * every one must be finite. */
-static void assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
-                         int64_t n)
-{
-    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
-    ck_assert_int_eq(t->size, n);
-    for (int64_t i = 0; i < n; i++) {
-        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
-        ck_assert_msg(isfinite(v) && fabs(v - expected[i]) <= tolerance(t->dtype, expected[i]),
-                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
-                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
-    }
-}
-
 /* ---- values ------------------------------------------------------------- */
 
 START_TEST(softmax_and_log_softmax_of_a_vector)
@@ -35,10 +14,14 @@ START_TEST(softmax_and_log_softmax_of_a_vector)
         nb_tensor *xt = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3), x);
         nb_tensor *y = nb_softmax(NULL, xt);
         nb_tensor *ly = nb_log_softmax(NULL, xt);
-        assert_close("softmax", y, false,
-                     (double[]){0.09003057317038046, 0.24472847105479767, 0.6652409557748219}, 3);
-        assert_close("log_softmax", ly, false,
-                     (double[]){-2.4076059644443806, -1.4076059644443804, -0.4076059644443804}, 3);
+        nb_test_assert_close("softmax", y, false,
+                             (double[]){0.09003057317038046, 0.24472847105479767,
+                                        0.6652409557748219},
+                             3);
+        nb_test_assert_close("log_softmax", ly, false,
+                             (double[]){-2.4076059644443806, -1.4076059644443804,
+                                        -0.4076059644443804},
+                             3);
         ck_assert_int_eq(y->rank, 1);
         nb_tensor_free(y);
         nb_tensor_free(ly);
@@ -55,7 +38,7 @@ START_TEST(softmax_works_on_each_row_of_the_last_axis)
         nb_tensor *x = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 1, 3),
                                               (double[]){1, 2, 3, 3, 2, 1});
         nb_tensor *y = nb_softmax(NULL, x);
-        assert_close("softmax rank 3", y, false, (double[]){p0, p1, p2, p2, p1, p0}, 6);
+        nb_test_assert_close("softmax rank 3", y, false, (double[]){p0, p1, p2, p2, p1, p0}, 6);
         ck_assert(nb_same_shape(x, y));
         nb_tensor_free(y);
         nb_tensor_free(x);
@@ -69,8 +52,8 @@ START_TEST(softmax_of_one_element_rows_is_one)
         nb_tensor *x = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3, 1), (double[]){5, -700, 0});
         nb_tensor *y = nb_softmax(NULL, x);
         nb_tensor *ly = nb_log_softmax(NULL, x);
-        assert_close("softmax [3, 1]", y, false, (double[]){1, 1, 1}, 3);
-        assert_close("log_softmax [3, 1]", ly, false, (double[]){0, 0, 0}, 3);
+        nb_test_assert_close("softmax [3, 1]", y, false, (double[]){1, 1, 1}, 3);
+        nb_test_assert_close("log_softmax [3, 1]", ly, false, (double[]){0, 0, 0}, 3);
         nb_tensor_free(y);
         nb_tensor_free(ly);
         nb_tensor_free(x);
@@ -88,8 +71,8 @@ START_TEST(softmax_is_finite_and_exact_for_inputs_of_plus_minus_1000)
         nb_tensor *xt = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(6, 2), x);
         nb_tensor *y = nb_softmax(NULL, xt);
         nb_tensor *ly = nb_log_softmax(NULL, xt);
-        assert_close("softmax +-1000", y, false, softmax, 12);
-        assert_close("log_softmax +-1000", ly, false, log_softmax, 12);
+        nb_test_assert_close("softmax +-1000", y, false, softmax, 12);
+        nb_test_assert_close("log_softmax +-1000", ly, false, log_softmax, 12);
         nb_tensor_free(y);
         nb_tensor_free(ly);
         nb_tensor_free(xt);
@@ -136,16 +119,16 @@ START_TEST(softmax_grads_match_the_jacobian_formulas)
         nb_tensor *w = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(1, 2), (double[]){1, 0});
         nb_tensor_set_requires_grad(x, true);
         nb_tensor *y = nb_softmax(tape, x);
-        assert_close("softmax", y, false, (double[]){0.25, 0.75}, 2);
+        nb_test_assert_close("softmax", y, false, (double[]){0.25, 0.75}, 2);
         ck_assert_int_eq(nb_backward_from(y, w), NB_OK);
-        assert_close("softmax", x, true, (double[]){0.1875, -0.1875}, 2);
+        nb_test_assert_close("softmax", x, true, (double[]){0.1875, -0.1875}, 2);
 
         nb_tensor_zero_grad(x);
         nb_tensor *ly = nb_log_softmax(tape, x);
-        assert_close("log_softmax", ly, false, (double[]){-1.3862943611198906, -0.2876820724517809},
-                     2);
+        nb_test_assert_close("log_softmax", ly, false,
+                             (double[]){-1.3862943611198906, -0.2876820724517809}, 2);
         ck_assert_int_eq(nb_backward_from(ly, w), NB_OK);
-        assert_close("log_softmax", x, true, (double[]){0.75, -0.75}, 2);
+        nb_test_assert_close("log_softmax", x, true, (double[]){0.75, -0.75}, 2);
         nb_tape_free(tape);
         nb_tensor_free(x);
         nb_tensor_free(w);
@@ -165,9 +148,9 @@ START_TEST(grads_are_finite_for_inputs_of_plus_minus_1000)
         nb_tensor_set_requires_grad(x, true);
         nb_tensor_set_requires_grad(z, true);
         ck_assert_int_eq(nb_backward(nb_sum(tape, nb_log_softmax(tape, x))), NB_OK);
-        assert_close("log_softmax [1000, 0]", x, true, (double[]){-1, 1}, 2);
+        nb_test_assert_close("log_softmax [1000, 0]", x, true, (double[]){-1, 1}, 2);
         ck_assert_int_eq(nb_backward_from(nb_softmax(tape, z), w), NB_OK);
-        assert_close("softmax [1000, -1000]", z, true, (double[]){0, 0}, 2);
+        nb_test_assert_close("softmax [1000, -1000]", z, true, (double[]){0, 0}, 2);
         nb_tape_free(tape);
         nb_tensor_free(x);
         nb_tensor_free(z);
@@ -178,10 +161,7 @@ END_TEST
 
 /* ---- gradient checks ---------------------------------------------------- */
 
-static const struct {
-    int rank;
-    int64_t shape[NB_MAX_RANK];
-} grad_shapes[] = {
+static const nb_test_shape grad_shapes[] = {
     {2, {1, 1}}, {2, {1, 5}}, {2, {4, 3}}, {3, {2, 3, 4}}, {1, {5}}, {4, {2, 1, 2, 3}},
 };
 #define N_GRAD_SHAPES (int)(sizeof grad_shapes / sizeof grad_shapes[0])

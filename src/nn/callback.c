@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "nabla/model.h"
+#include "nn/monitor.h"
 
 typedef struct early_stopping {
     char monitor[sizeof ((nb_logs *)0)->names[0]];
@@ -53,7 +54,7 @@ static void free_best_weights(early_stopping *es)
 static void reset(early_stopping *es)
 {
     es->wait = 0;
-    es->best = es->maximize ? -INFINITY : INFINITY;
+    es->best = nb__monitor_worst(es->maximize);
     es->best_epoch = es->stopped_epoch = -1;
     free_best_weights(es);
 }
@@ -92,39 +93,15 @@ static nb_status on_train_begin(nb_callback *self, nb_model *model)
     return NB_OK;
 }
 
-/* Keras's test: the value must beat the best by more than min_delta. */
-static bool improved(const early_stopping *es, double value)
-{
-    return es->maximize ? value - es->min_delta > es->best : value + es->min_delta < es->best;
-}
-
-/* Like nb_logs_get, but tells a missing name from a NaN value (a diverged
- * loss is no improvement; a missing name is the caller's mistake). */
-static bool find_log(const nb_logs *logs, const char *name, double *value)
-{
-    for (int i = 0; i < logs->n && i < NB_LOGS_MAX; i++)
-        if (strncmp(logs->names[i], name, sizeof logs->names[i]) == 0) {
-            *value = logs->values[i];
-            return true;
-        }
-    return false;
-}
-
 static nb_status missing_monitor(const early_stopping *es, int epoch, const nb_logs *logs)
 {
-    char names[NB_LOGS_MAX * 34] = "";
-    size_t used = 0;
-    bool any_val = false;
-    for (int i = 0; i < logs->n && i < NB_LOGS_MAX && used < sizeof names; i++) {
-        used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s", i ? ", " : "",
-                                 (int)sizeof logs->names[i], logs->names[i]);
-        any_val = any_val || strncmp(logs->names[i], "val_", 4) == 0;
-    }
+    char names[NB__MONITOR_NAMES_SIZE];
+    bool any_val = nb__monitor_list_names(logs, names);
     bool hint = strncmp(es->monitor, "val_", 4) == 0 && !any_val;
     return nb_error(NB_ERR_ARG,
                     "nb_early_stopping: monitor '%s' is not in the logs of epoch %d; "
                     "available: %s%s",
-                    es->monitor, epoch + 1, logs->n ? names : "(none)",
+                    es->monitor, epoch + 1, names,
                     hint ? " (give fit validation data or a validation_split to get val_ "
                            "values)"
                          : "");
@@ -137,7 +114,7 @@ static nb_status on_epoch_end(nb_callback *self, nb_model *model, int epoch,
     if (!logs)
         return nb_error(NB_ERR_NULL, "nb_early_stopping: logs is NULL");
     double value;
-    if (!find_log(logs, es->monitor, &value))
+    if (!nb__monitor_find(logs, es->monitor, &value))
         return missing_monitor(es, epoch, logs);
     if (es->restore_best_weights && !model)
         return nb_error(NB_ERR_NULL, "nb_early_stopping: model is NULL: restore_best_weights "
@@ -148,7 +125,7 @@ static nb_status on_epoch_end(nb_callback *self, nb_model *model, int epoch,
     if (es->restore_best_weights && !es->best_weights)
         s = snapshot_weights(es, model);
     es->wait++;
-    if (s == NB_OK && improved(es, value)) {
+    if (s == NB_OK && nb__monitor_improved(es->maximize, value, es->best, es->min_delta)) {
         es->best = value;
         es->best_epoch = epoch;
         es->wait = 0;
@@ -221,7 +198,7 @@ nb_callback *nb_early_stopping(const char *monitor, int patience, double min_del
     es->patience = patience;
     es->min_delta = fabs(min_delta); /* Keras ignores the sign too */
     es->restore_best_weights = restore_best_weights;
-    es->maximize = strstr(monitor, "acc") != NULL;
+    es->maximize = nb__monitor_maximizes(monitor);
     reset(es);
     *cb = (nb_callback){.name = "EarlyStopping", .state = es,
                         .on_train_begin = on_train_begin, .on_epoch_end = on_epoch_end,

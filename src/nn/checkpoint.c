@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "nabla/model_io.h"
+#include "nn/monitor.h"
 
 typedef struct checkpoint {
     char *path; /* the pattern, with "{epoch}" */
@@ -44,26 +45,12 @@ static char *epoch_path(const char *pattern, int epoch)
     return path;
 }
 
-static bool find_log(const nb_logs *logs, const char *name, double *value)
-{
-    for (int i = 0; i < logs->n && i < NB_LOGS_MAX; i++)
-        if (strncmp(logs->names[i], name, sizeof logs->names[i]) == 0) {
-            *value = logs->values[i];
-            return true;
-        }
-    return false;
-}
-
 static nb_status missing_monitor(const checkpoint *cp, int epoch, const nb_logs *logs)
 {
-    char names[NB_LOGS_MAX * 34] = "";
-    size_t used = 0;
-    for (int i = 0; i < logs->n && i < NB_LOGS_MAX && used < sizeof names; i++)
-        used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s", i ? ", " : "",
-                                 (int)sizeof logs->names[i], logs->names[i]);
+    char names[NB__MONITOR_NAMES_SIZE];
+    nb__monitor_list_names(logs, names);
     return nb_error(NB_ERR_ARG, "nb_model_checkpoint: monitor '%s' is not in the logs of "
-                    "epoch %d; available: %s%s", cp->monitor, epoch + 1,
-                    logs->n ? names : "(none)",
+                    "epoch %d; available: %s%s", cp->monitor, epoch + 1, names,
                     strncmp(cp->monitor, "val_", 4) == 0
                         ? " (val_ values need validation data or a validation_split)" : "");
 }
@@ -76,10 +63,9 @@ static nb_status on_epoch_end(nb_callback *self, nb_model *model, int epoch,
         return nb_error(NB_ERR_NULL, "nb_model_checkpoint: %s is NULL", model ? "logs" : "model");
     double value = NAN;
     if (cp->save_best_only) {
-        if (!find_log(logs, cp->monitor, &value))
+        if (!nb__monitor_find(logs, cp->monitor, &value))
             return missing_monitor(cp, epoch, logs);
-        bool better = cp->maximize ? value > cp->best : value < cp->best; /* NaN: never */
-        if (!better)
+        if (!nb__monitor_improved(cp->maximize, value, cp->best, 0)) /* NaN: never */
             return NB_OK;
     }
     char *path = epoch_path(cp->path, epoch);
@@ -128,9 +114,9 @@ nb_callback *nb_model_checkpoint(const char *path, const char *monitor, bool sav
     memcpy(copy, path, strlen(path) + 1);
     *cp = (checkpoint){.path = copy, .save_best_only = save_best_only,
                        .include_optimizer = include_optimizer,
-                       .maximize = strstr(monitor, "acc") != NULL};
+                       .maximize = nb__monitor_maximizes(monitor)};
     snprintf(cp->monitor, sizeof cp->monitor, "%s", monitor);
-    cp->best = cp->maximize ? -INFINITY : INFINITY;
+    cp->best = nb__monitor_worst(cp->maximize);
     *cb = (nb_callback){.name = "ModelCheckpoint", .state = cp, .on_epoch_end = on_epoch_end,
                         .destroy = destroy_checkpoint};
     return cb;

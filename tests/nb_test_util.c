@@ -1,0 +1,228 @@
+/* Helpers shared by the Check suites (declared in nb_test.h): tensor
+ * assertions, seeded random tensors, kept tensors, a counting allocator,
+ * small-model plumbing, temporary directories and PNG headers. Linked into
+ * every test executable (tests/meson.build). */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "nb_test.h"
+
+/* ---- tensors ------------------------------------------------------------------------------ */
+
+void nb_test_assert_close_rel(const char *what, const nb_tensor *t, bool grad,
+                              const double *expected, int64_t n, double f32_rel)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    ck_assert_int_eq(t->size, n);
+    for (int64_t i = 0; i < n; i++) {
+        double v = grad ? nb_tensor_grad_get(t, i) : nb_tensor_get(t, i);
+        double tolerance = (t->dtype == NB_F32 ? f32_rel : 1e-12) * fmax(1.0, fabs(expected[i]));
+        ck_assert_msg(isfinite(v) && fabs(v - expected[i]) <= tolerance,
+                      "%s %s (%s): element %d is %.17g, expected %.17g", what,
+                      grad ? "gradient" : "value", nb_dtype_name(t->dtype), (int)i, v, expected[i]);
+    }
+}
+
+void nb_test_assert_close(const char *what, const nb_tensor *t, bool grad, const double *expected,
+                          int64_t n)
+{
+    nb_test_assert_close_rel(what, t, grad, expected, n, NB_TEST_F32_REL);
+}
+
+void nb_test_check_unary(const char *what, nb_test_unary_fn f, int64_t n, const double *x,
+                         const double *y, const double *dydx)
+{
+    static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *xt = nb_tensor_from_doubles(dtypes[d], 1, (const int64_t[]){n}, x);
+        nb_tensor_set_requires_grad(xt, true);
+        nb_tensor *yt = f(tape, xt);
+        nb_test_assert_close(what, yt, false, y, n);
+        ck_assert_int_eq(nb_backward(nb_sum(tape, yt)), NB_OK);
+        nb_test_assert_close(what, xt, true, dydx, n);
+        nb_tape_free(tape);
+        nb_tensor_free(xt);
+    }
+}
+
+void nb_test_assert_shape(const char *what, const nb_tensor *t, int rank, const int64_t *dims)
+{
+    ck_assert_msg(t != NULL, "%s: no tensor: %s", what, nb_last_error());
+    char got[64];
+    ck_assert_msg(t->rank == rank, "%s: shape is %s, expected rank %d", what,
+                  nb_shape_str(t, got, sizeof got), rank);
+    for (int d = 0; d < rank; d++)
+        ck_assert_msg(t->shape[d] == dims[d], "%s: shape is %s, expected dimension %d to be %d",
+                      what, nb_shape_str(t, got, sizeof got), d, (int)dims[d]);
+}
+
+nb_tensor *nb_test_uniform(nb_dtype dtype, int rank, const int64_t *shape, double low,
+                           double high, uint64_t seed)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    nb_tensor *t = nb_tensor_rand_uniform(dtype, rank, shape, low, high, &rng);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+nb_tensor *nb_test_uniform_param(nb_dtype dtype, int rank, const int64_t *shape, double low,
+                                 double high, uint64_t seed)
+{
+    nb_tensor *t = nb_test_uniform(dtype, rank, shape, low, high, seed);
+    nb_tensor_set_requires_grad(t, true);
+    return t;
+}
+
+void nb_test_keep_away(nb_tensor *t, double point, double gap)
+{
+    for (int64_t i = 0; i < t->size; i++) {
+        double v = nb_tensor_get(t, i);
+        if (fabs(v - point) < gap)
+            nb_tensor_set(t, i, v >= point ? point + gap : point - gap);
+    }
+}
+
+const nb_test_shape nb_test_grad_shapes[NB_TEST_N_GRAD_SHAPES] = {
+    {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {0, {1}}, {4, {2, 1, 2, 3}},
+};
+
+/* ---- kept tensors ------------------------------------------------------------------------- */
+
+static nb_tensor *kept[32];
+static int n_kept;
+
+nb_tensor *nb_test_keep(nb_tensor *t)
+{
+    ck_assert_msg(t != NULL, "tensor construction failed: %s", nb_last_error());
+    ck_assert_int_lt(n_kept, 32);
+    kept[n_kept++] = t;
+    return t;
+}
+
+void nb_test_free_kept(void)
+{
+    while (n_kept > 0)
+        nb_tensor_free(kept[--n_kept]);
+}
+
+/* ---- counting allocator ------------------------------------------------------------------- */
+
+long nb_test_allocations;
+
+static void *counting_alloc(size_t bytes, void *user)
+{
+    (void)user;
+    nb_test_allocations++;
+    return malloc(bytes ? bytes : 1);
+}
+
+static void counting_release(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
+void nb_test_count_allocations(void)
+{
+    nb_test_allocations = 0;
+    nb_set_allocator(&(nb_allocator){counting_alloc, counting_release, NULL});
+}
+
+/* ---- models ------------------------------------------------------------------------------- */
+
+nb_model *nb_test_compiled(nb_model *model, nb_optimizer *optimizer, const char *loss,
+                           const char *metric)
+{
+    nb_status s = nb_model_compile(model, &(nb_compile_options){
+                                              .optimizer = optimizer,
+                                              .loss = loss,
+                                              .metrics = {metric}});
+    ck_assert_msg(s == NB_OK, "compile failed: %s", nb_last_error());
+    return model;
+}
+
+nb_fit_options nb_test_quiet_fit(int epochs, int64_t batch_size)
+{
+    nb_fit_options fit = nb_fit_defaults();
+    fit.epochs = epochs;
+    fit.batch_size = batch_size;
+    fit.verbose = 0;
+    return fit;
+}
+
+bool nb_test_same_weights(const nb_model *a, const nb_model *b)
+{
+    if (nb_model_weight_count(a) != nb_model_weight_count(b))
+        return false;
+    for (int i = 0; i < nb_model_weight_count(a); i++) {
+        const nb_tensor *wa = nb_model_weight(a, i), *wb = nb_model_weight(b, i);
+        if (wa->size != wb->size ||
+            memcmp(wa->data, wb->data, (size_t)wa->size * nb_dtype_size(wa->dtype)) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* ---- files -------------------------------------------------------------------------------- */
+
+char *nb_test_make_dir(const char *name)
+{
+    static char dir[128];
+    snprintf(dir, sizeof dir, "/tmp/nb_test_%s_XXXXXX", name);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+int nb_test_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+void nb_test_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            remove(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* big-endian 32-bit number at p */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool nb_test_png_size(const char *path, uint32_t *width, uint32_t *height)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[24];
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return false;
+    size_t n = fread(head, 1, sizeof head, in);
+    fclose(in);
+    if (n != sizeof head || memcmp(head, signature, 8) != 0 || memcmp(head + 12, "IHDR", 4) != 0)
+        return false;
+    *width = be32(head + 16);
+    *height = be32(head + 20);
+    return true;
+}
