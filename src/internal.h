@@ -44,6 +44,9 @@ nb_tensor *nb__tensor_alloc(nb_tape *tape, nb_dtype dtype, int rank,
                             const int64_t *shape);
 /* Allocate (zeroed) t->grad if needed; from the arena for tape tensors. */
 void *nb__ensure_grad(nb_tensor *t);
+/* Failures of nb__ensure_grad on this thread: an op's backward takes a NULL
+ * gradient for "not needed", so backward.c compares this count instead. */
+extern _Thread_local unsigned long nb__grad_alloc_failures;
 /* Validate a shape and compute its element count; the message names fn. */
 nb_status nb__check_shape(const char *fn, int rank, const int64_t *shape,
                           int64_t *size);
@@ -52,6 +55,18 @@ nb_status nb__check_live(const char *fn, const nb_tensor *t);
 bool nb__tape_push_node(nb_tape *tape, nb_node *node);
 /* Remember an arena tensor so reset can mark it dead. */
 bool nb__tape_track(nb_tape *tape, nb_tensor *t);
+
+/* ---- anomaly detection (src/autograd/anomaly.c) ------------------------- */
+
+/* Set by nb_set_detect_anomaly; op.c and backward.c test it before checking. */
+extern bool nb__anomaly_enabled;
+#define NB_ANOMALY_NOT_RECORDED SIZE_MAX
+/* NB_ERR_NUMERIC naming the op, the first non-finite element of its output,
+ * `index` (its place on the tape, or NB_ANOMALY_NOT_RECORDED) and the input
+ * shapes; NB_OK when the output is finite. */
+nb_status nb__anomaly_check_forward(const nb_node *node, size_t index);
+/* Same for the gradients the node's backward wrote into its inputs. */
+nb_status nb__anomaly_check_backward(const nb_node *node);
 
 /* ---- small helpers ------------------------------------------------------ */
 

@@ -56,6 +56,17 @@ nb_status nb_backward(nb_tensor *loss);
 /* Backward from any tensor, seeding its gradient with `grad` (same shape). */
 nb_status nb_backward_from(nb_tensor *output, const nb_tensor *grad);
 
+/* Anomaly detection, like PyTorch's detect_anomaly: when on, every op's
+ * forward result and every gradient a backward writes is checked, and the
+ * first NaN or infinity is an NB_ERR_NUMERIC error naming the op, its node on
+ * the tape and its input shapes, e.g.
+ *     nb_log: forward produced -inf at element 3 (node #5 on the tape; inputs [2, 3])
+ * The op then returns NULL, or nb_backward returns the error. Off by default
+ * (then it costs one test of a flag per op). The setting is process-wide: set
+ * it before starting threads. Returns the previous setting. */
+bool nb_set_detect_anomaly(bool enabled);
+bool nb_detect_anomaly_enabled(void);
+
 /* A tensor on `tape` holding the same values as t but no history: gradients
  * stop here. With tape == NULL the result is caller-owned. */
 nb_tensor *nb_detach(nb_tape *tape, nb_tensor *t);

@@ -34,7 +34,12 @@ static nb_status sweep(nb_tape *tape, size_t last)
         nb_node *node = tape->nodes[i];
         if (!node->output->grad)
             continue; /* the output does not lead to the seed */
+        unsigned long failures = nb__grad_alloc_failures;
         nb_status status = node->op->backward(node);
+        if (status == NB_OK && nb__grad_alloc_failures != failures)
+            status = NB_ERR_NOMEM; /* a gradient was skipped: its message is set */
+        if (status == NB_OK && nb__anomaly_enabled)
+            status = nb__anomaly_check_backward(node);
         if (status != NB_OK)
             return status;
     }

@@ -140,6 +140,10 @@ nb_tensor *nb_op_apply(nb_tape *tape, const nb_op *op, int n_inputs, nb_tensor *
     node->output = out;
     nb_status status = op->forward(node);
     release_heap_scratch(node);
+    if (status == NB_OK && nb__anomaly_enabled)
+        status = nb__anomaly_check_forward(node, wants_record(tape, op, node)
+                                                     ? tape->n_nodes
+                                                     : NB_ANOMALY_NOT_RECORDED);
     if (status != NB_OK) {
         nb_tensor_free(out);
         return NULL;

@@ -346,6 +346,8 @@ nb_status nb_tensor_set_requires_grad(nb_tensor *t, bool requires_grad)
     return NB_OK;
 }
 
+_Thread_local unsigned long nb__grad_alloc_failures = 0;
+
 void *nb__ensure_grad(nb_tensor *t)
 {
     if (t->grad)
@@ -354,8 +356,10 @@ void *nb__ensure_grad(nb_tensor *t)
     t->grad = t->tape ? nb_arena_alloc(&t->tape->arena, bytes) : nb_alloc(bytes);
     if (t->grad)
         memset(t->grad, 0, bytes);
-    else
+    else {
+        nb__grad_alloc_failures++;
         nb_error(NB_ERR_NOMEM, "nabla: out of memory for a gradient of %zu bytes", bytes);
+    }
     return t->grad;
 }
 
