@@ -22,20 +22,29 @@ static nb_status argmax_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     return NB_OK;
 }
 
+/* Typed loops: this runs on every training step (the accuracy metric). */
+#define ARGMAX_ROWS(T)                                                                       \
+    do {                                                                                     \
+        const T *xs = x->data;                                                               \
+        T *ys = node->output->data;                                                          \
+        for (int64_t r = 0; r < rows; r++) {                                                 \
+            const T *row = xs + r * n;                                                       \
+            int64_t best = 0;                                                                \
+            for (int64_t j = 1; j < n; j++)                                                  \
+                if (row[j] > row[best])                                                      \
+                    best = j;                                                                \
+            ys[r] = (T)best;                                                                 \
+        }                                                                                    \
+    } while (0)
+
 static nb_status argmax_forward(nb_node *node)
 {
     const nb_tensor *x = node->inputs[0];
     int64_t n = x->shape[x->rank - 1], rows = x->size / n;
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t best = 0;
-        double best_value = nb_tensor_get(x, r * n);
-        for (int64_t j = 1; j < n; j++) {
-            double v = nb_tensor_get(x, r * n + j);
-            if (v > best_value)
-                best = j, best_value = v;
-        }
-        nb_tensor_set(node->output, r, (double)best);
-    }
+    if (x->dtype == NB_F32)
+        ARGMAX_ROWS(float);
+    else
+        ARGMAX_ROWS(double);
     return NB_OK;
 }
 
@@ -55,11 +64,21 @@ static nb_status equal_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     return s == NB_OK ? nb_infer_same_as_input(node, dtype, rank, shape) : s;
 }
 
+#define EQUAL_LOOP(T)                                                                        \
+    do {                                                                                     \
+        const T *as = a->data, *bs = b->data;                                                \
+        T *ys = node->output->data;                                                          \
+        for (int64_t i = 0; i < a->size; i++)                                                \
+            ys[i] = as[i] == bs[i] ? (T)1 : (T)0;                                            \
+    } while (0)
+
 static nb_status equal_forward(nb_node *node)
 {
     const nb_tensor *a = node->inputs[0], *b = node->inputs[1];
-    for (int64_t i = 0; i < a->size; i++)
-        nb_tensor_set(node->output, i, nb_tensor_get(a, i) == nb_tensor_get(b, i) ? 1.0 : 0.0);
+    if (a->dtype == NB_F32)
+        EQUAL_LOOP(float);
+    else
+        EQUAL_LOOP(double);
     return NB_OK;
 }
 

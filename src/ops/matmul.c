@@ -124,18 +124,17 @@ static nb_status add_bias_forward(nb_node *node)
     return NB_OK;
 }
 
-/* dx += g; dbias[j] += sum over rows of g[i, j] */
+/* dx += g; dbias[j] += sum over rows of g[i, j]. Two branch-free loops, so
+ * each vectorises along the row. */
 #define ADD_BIAS_BACKWARD(T)                                                                 \
     do {                                                                                     \
         const T *g = node->output->grad;                                                     \
         T *dx = nb_node_input_grad(node, 0), *db = nb_node_input_grad(node, 1);              \
-        for (int64_t i = 0; i < rows; i++)                                                   \
-            for (int64_t j = 0; j < cols; j++) {                                             \
-                if (dx)                                                                      \
-                    dx[i * cols + j] += g[i * cols + j];                                     \
-                if (db)                                                                      \
-                    db[j] += g[i * cols + j];                                                \
-            }                                                                                \
+        for (int64_t i = 0; dx && i < rows * cols; i++)                                      \
+            dx[i] += g[i];                                                                   \
+        for (int64_t i = 0; db && i < rows; i++)                                             \
+            for (int64_t j = 0; j < cols; j++)                                               \
+                db[j] += g[i * cols + j];                                                    \
     } while (0)
 
 static nb_status add_bias_backward(nb_node *node)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Train the reference MNIST MLP (784-128-64-10, Adam, categorical
+# cross-entropy) in nabla and in PyTorch on the same data, batch sizes and
+# thread counts, in the same run, and print per configuration the median
+# epoch time of each, their ratio and each one's test accuracy.
+#
+#   bench/compare.sh                  # installs what is missing, builds, runs
+#
+# Environment (defaults in brackets):
+#   NABLA_BUILD_DIR [build-bench]  build directory (configured -Dnative=true)
+#   NABLA_DATA [/usr/share/datasets/fashion-mnist]
+#   EPOCHS [3]         nabla epochs per configuration (the median is reported)
+#   TORCH_EPOCHS [1]   PyTorch epochs per configuration
+#   TORCH_SAMPLES [48000]  PyTorch samples per epoch; below 48000 its epoch
+#                      time is scaled to 48,000 samples (and its accuracy is
+#                      that of the shorter training)
+#   BATCHES ["32 128"]  THREADS ["1 2"]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+# shellcheck source=../scripts/deps.sh
+. scripts/deps.sh
+NABLA_DEB_PACKAGES+=(python3-torch python3-numpy)
+nabla_deps_install
+
+build=${NABLA_BUILD_DIR:-build-bench}
+data=${NABLA_DATA:-/usr/share/datasets/fashion-mnist}
+epochs=${EPOCHS:-3}
+torch_epochs=${TORCH_EPOCHS:-1}
+torch_samples=${TORCH_SAMPLES:-48000}
+batches=${BATCHES:-32 128}
+threads=${THREADS:-1 2}
+python=/usr/bin/python3 # Debian's, which sees python3-torch (not a pyenv one)
+
+if [[ ! -d "$build" ]]; then
+    meson setup "$build" -Dnative=true -Dbuildtype=release >/dev/null
+fi
+meson compile -C "$build" bench/nabla_bench >/dev/null
+
+field() { # field NAME FILE: the value after "NAME: "
+    sed -n "s/^$1: \([0-9.]*\).*/\1/p" "$2" | head -n 1
+}
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
+printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %s\n' batch threads nabla_s torch_s \
+    ratio nabla_acc torch_acc nabla_MB "nabla GFLOP/s"
+for b in $batches; do
+    for t in $threads; do
+        "$build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
+            --epochs "$epochs" >"$out/nabla" 2>&1
+        "$python" bench/torch_mlp.py --data "$data" --batch "$b" --threads "$t" \
+            --epochs "$torch_epochs" --samples "$torch_samples" >"$out/torch" 2>&1
+        n_s=$(field "median epoch_seconds" "$out/nabla")
+        t_s=$(field "median epoch_seconds" "$out/torch")
+        t_s=$(awk -v s="$t_s" -v n="$torch_samples" 'BEGIN { printf "%.4f", s * 48000 / n }')
+        printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %s\n' "$b" "$t" "$n_s" "$t_s" \
+            "$(awk -v a="$t_s" -v b="$n_s" 'BEGIN { printf "%.1fx", a / b }')" \
+            "$(field "test accuracy" "$out/nabla")" "$(field "test accuracy" "$out/torch")" \
+            "$(field peak_rss_mb "$out/nabla")" "$(field gflops "$out/nabla")"
+    done
+done
+echo "ratio = PyTorch epoch time / nabla epoch time (above 1: nabla is faster)"

@@ -1,0 +1,197 @@
+/* nabla_bench: time the reference MNIST MLP (784-H-64-10, Adam, categorical
+ * cross-entropy, accuracy) through nabla's public API.
+ *
+ * Usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]
+ *                    [--hidden N] [--samples N] [--seed N]
+ *
+ * An epoch is the first --samples training images (default 48,000: the 80%
+ * that validation_split 0.2 leaves), shuffled, with no validation pass, so
+ * the time is training steps only. Per epoch it prints `epoch_seconds: X`;
+ * at the end the median epoch time, samples per second, GFLOP/s, peak
+ * resident memory and `test accuracy: X` on the 10,000 test images.
+ *
+ * FLOPs per sample (2 per multiply-add), with layer sizes d0 = 784, d1 = H,
+ * d2 = 64, d3 = 10:
+ *   forward  x W for each layer:             sum_l d(l-1) d(l)
+ *   backward dW = x^T dY for each layer:     sum_l d(l-1) d(l)
+ *   backward dX = dY W^T for layers 2 and 3: sum_{l>=2} d(l-1) d(l)
+ * i.e. 2 (3 sum_l d(l-1) d(l) - d0 d1) = 454,400 for H = 128. Elementwise
+ * work (bias, relu, softmax, loss, Adam) is not counted. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "nabla/nabla.h"
+
+typedef struct options {
+    const char *data_dir;
+    long batch, threads, epochs, hidden, samples, seed;
+} options;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]\n"
+                 "                   [--hidden N] [--samples N] [--seed N]\n"
+                 "defaults: batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples, seed 0\n");
+}
+
+static bool parse_long(const char *text, long min, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || end == text || v < min)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){NULL, 32, 1, 3, 128, 48000, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = value != NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (ok && strcmp(arg, "--data") == 0)
+            o->data_dir = value;
+        else if (ok && strcmp(arg, "--batch") == 0)
+            ok = parse_long(value, 1, &o->batch);
+        else if (ok && strcmp(arg, "--threads") == 0)
+            ok = parse_long(value, 1, &o->threads);
+        else if (ok && strcmp(arg, "--epochs") == 0)
+            ok = parse_long(value, 1, &o->epochs);
+        else if (ok && strcmp(arg, "--hidden") == 0)
+            ok = parse_long(value, 1, &o->hidden);
+        else if (ok && strcmp(arg, "--samples") == 0)
+            ok = parse_long(value, 1, &o->samples);
+        else if (ok && strcmp(arg, "--seed") == 0)
+            ok = parse_long(value, 0, &o->seed);
+        else
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "nabla_bench: bad or incomplete option '%s%s%s'\n", arg,
+                    value ? " " : "", value ? value : "");
+            usage(stderr);
+            return false;
+        }
+        i++;
+    }
+    return true;
+}
+
+static nb_model *build_model(long hidden, uint64_t seed)
+{
+    nb_model *model = nb_sequential();
+    nb_model_set_seed(model, seed);
+    nb_model_set_input_shape(model, NB_SHAPE(28, 28));
+    nb_model_add(model, nb_flatten_layer());
+    nb_model_add(model, nb_dense(hidden, NB_RELU));
+    nb_model_add(model, nb_dense(64, NB_RELU));
+    nb_model_add(model, nb_dense(10, NB_SOFTMAX));
+    if (nb_model_compile(model, &(nb_compile_options){.optimizer = nb_adam_default(),
+                                                      .loss = "categorical_crossentropy",
+                                                      .metrics = {"accuracy"}}) != NB_OK) {
+        nb_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
+static double clock_seconds(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "nabla_bench: %s: %s\n", what, nb_last_error());
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (!parse_args(argc, argv, &o))
+        return 2;
+    if (nb_set_num_threads((int)o.threads) != NB_OK)
+        return fail("setting threads");
+    const char *dir = o.data_dir ? o.data_dir : nb_mnist_default_dir();
+    nb_mnist data;
+    if (nb_mnist_load(dir, &data) != NB_OK)
+        return fail("loading the data");
+    int64_t n = o.samples < data.train_images->shape[0] ? o.samples : data.train_images->shape[0];
+    nb_tensor *labels = nb_to_categorical(data.train_labels, 10, NB_F32);
+    nb_tensor *x = nb_slice_rows(data.train_images, 0, n);
+    nb_tensor *y = labels ? nb_slice_rows(labels, 0, n) : NULL;
+    nb_tensor *y_test = nb_to_categorical(data.test_labels, 10, NB_F32);
+    nb_model *model = build_model(o.hidden, (uint64_t)o.seed);
+    if (!x || !y || !y_test || !model)
+        return fail("preparing the model and data");
+
+    printf("nabla_bench: %s; batch %ld, threads %ld, hidden %ld, %lld samples per epoch\n",
+           nb_build_info(), o.batch, o.threads, o.hidden, (long long)n);
+    nb_fit_options fit = nb_fit_defaults();
+    fit.epochs = 1;
+    fit.batch_size = o.batch;
+    fit.verbose = 0;
+    /* wall and CPU seconds per epoch: on a busy machine CPU time is the
+     * steadier of the two (it sums over threads) */
+    double *seconds = calloc((size_t)o.epochs, sizeof *seconds);
+    double *cpu = calloc((size_t)o.epochs, sizeof *cpu);
+    if (!seconds || !cpu)
+        return 1;
+    for (long e = 0; e < o.epochs; e++) {
+        double start = clock_seconds(CLOCK_MONOTONIC);
+        double cpu_start = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        nb_history *history = nb_model_fit(model, x, y, &fit);
+        seconds[e] = clock_seconds(CLOCK_MONOTONIC) - start;
+        cpu[e] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+        if (!history)
+            return fail("training");
+        nb_history_free(history);
+        printf("epoch_seconds: %.4f\n", seconds[e]);
+        fflush(stdout);
+    }
+    qsort(seconds, (size_t)o.epochs, sizeof *seconds, compare_doubles);
+    qsort(cpu, (size_t)o.epochs, sizeof *cpu, compare_doubles);
+    double median = seconds[o.epochs / 2];
+    double h = (double)o.hidden;
+    double macs = 784 * h + h * 64 + 64 * 10;
+    double flops_per_sample = 2.0 * (3.0 * macs - 784 * h);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    printf("median epoch_seconds: %.4f (min %.4f, median cpu_seconds %.4f)\n", median,
+           seconds[0], cpu[o.epochs / 2]);
+    printf("samples_per_second: %.0f\n", (double)n / median);
+    printf("gflops: %.2f (%.0f FLOP per sample)\n", flops_per_sample * (double)n / median / 1e9,
+           flops_per_sample);
+    printf("peak_rss_mb: %.1f\n", (double)usage.ru_maxrss / 1024.0);
+
+    nb_logs test;
+    if (nb_model_evaluate(model, data.test_images, y_test, 128, &test) != NB_OK)
+        return fail("evaluating");
+    printf("test accuracy: %.4f\n", nb_logs_get(&test, "accuracy"));
+    free(seconds);
+    free(cpu);
+    nb_model_free(model);
+    nb_tensor_free(x);
+    nb_tensor_free(y);
+    nb_tensor_free(labels);
+    nb_tensor_free(y_test);
+    nb_mnist_free(&data);
+    return 0;
+}
