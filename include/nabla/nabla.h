@@ -19,6 +19,7 @@
 #include "nabla/rng.h"
 #include "nabla/tape.h"
 #include "nabla/tensor.h"
+#include "nabla/trace.h"
 #include "nabla/viz.h"
 
 #endif

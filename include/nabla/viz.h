@@ -5,6 +5,8 @@
  *  - nb_activations_plot_png draws what a model computes for one input: the
  *    input as a picture, then every layer's output units as a grid of
  *    brightness (PNG, PLplot); nb_tensor_plot_grid_png draws any tensor so.
+ *  - nb_plot_loglog_png draws lines on log-log axes (PNG, PLplot): errors
+ *    against a step size, losses over decades.
  *  - nb_tape_write_dot writes a tape as a Graphviz graph: ops, the tensors
  *    that flow between them, optionally their values and gradients. Render
  *    it with `dot -Tpng step.dot -o step.png`.
@@ -82,6 +84,30 @@ nb_status nb_activations_plot_png(nb_model *model, const nb_tensor *input, const
  * tensor's element count, NB_ERR_STATE without PLplot, NB_ERR_IO. */
 nb_status nb_tensor_plot_grid_png(const nb_tensor *values, int64_t rows, int64_t cols,
                                   const char *path, const char *title);
+
+/* ---- log-log line plots (src/io/loglog.c) --------------------------------- */
+
+#define NB_PLOT_MAX_SERIES 4
+
+/* One line of a plot: n points (x[i], y[i]), drawn in order. */
+typedef struct nb_plot_series {
+    const char *label; /* in the legend; NULL for none */
+    const double *x, *y;
+    int n;
+} nb_plot_series;
+
+/* A 900 x 600 PNG of 1 to NB_PLOT_MAX_SERIES series on logarithmic axes
+ * (decades labelled 10^k), each a line with a dot per point, a legend on
+ * top, and the title and axis labels (each NULL for none). Points with
+ * x <= 0 or y <= 0 (or not finite) cannot be drawn on log axes: they are
+ * left out, breaking the line. For errors that span decades, such as a
+ * gradient check's error against its step (examples/gradcheck_eps.c).
+ * Errors: NB_ERR_NULL; NB_ERR_ARG for a bad series count, a series with
+ * NULL values, or no drawable point; NB_ERR_STATE without PLplot;
+ * NB_ERR_IO for the file. Like nb_history_plot_png, not while the program
+ * draws with PLplot itself. */
+nb_status nb_plot_loglog_png(const char *path, const nb_plot_series *series, int n_series,
+                             const char *title, const char *xlabel, const char *ylabel);
 
 /* ---- graphs of a tape (src/autograd/dot.c) ------------------------------- */
 

@@ -98,6 +98,51 @@ static void running_logs(const nb_model *model, const running *r, const char *pr
         nb__logs_put(logs, prefix, model->metrics[i]->name, r->metrics[i] / n);
 }
 
+/* Said when a non-finite loss or gradient stops training (TerminateOnNaN):
+ * no step was taken from that batch. */
+#define STOPPED ": training stopped; the weights are those before this batch"
+
+static const char *non_finite_name(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+/* True when every element of a gradient is finite: a branch-free typed
+ * loop (it runs on every step over every weight), which vectorises. */
+#define ALL_FINITE(T)                                                                        \
+    do {                                                                                     \
+        const T *gs = t->grad;                                                               \
+        int bad = 0;                                                                         \
+        for (int64_t i = 0; i < t->size; i++)                                                \
+            bad |= gs[i] - gs[i] != 0; /* NaN for inf and NaN, else 0 */                     \
+        return !bad;                                                                         \
+    } while (0)
+
+static bool all_finite(const nb_tensor *t)
+{
+    if (t->dtype == NB_F32)
+        ALL_FINITE(float);
+    else
+        ALL_FINITE(double);
+}
+
+/* NB_ERR_NUMERIC when a weight's gradient holds a NaN or infinity, so that
+ * the step is not taken. */
+static nb_status check_gradients(const nb_model *model)
+{
+    for (int w = 0; w < model->n_weights; w++) {
+        const nb_tensor *t = model->weights[w];
+        if (!t->grad || all_finite(t))
+            continue;
+        for (int64_t i = 0; i < t->size; i++) {
+            double g = t->dtype == NB_F32 ? ((const float *)t->grad)[i]
+                                          : ((const double *)t->grad)[i];
+            if (!isfinite(g))
+                return nb_error(NB_ERR_NUMERIC,
+                                "the gradient of weight '%s' is %s at element %" PRId64 STOPPED,
+                                t->name, non_finite_name(g), i);
+        }
+    }
+    return NB_OK;
+}
+
 /* Loss and metrics of one batch; training also steps the optimizer. */
 static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
                            running *acc)
@@ -116,7 +161,8 @@ static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool t
                             model->loss.name, loss->size)
                  : nb_last_status();
     else if (!isfinite(value))
-        s = nb_error(NB_ERR_NUMERIC, "the loss is %g", value);
+        s = nb_error(NB_ERR_NUMERIC, "the loss is %s%s", non_finite_name(value),
+                     training ? STOPPED : "");
     for (int i = 0; s == NB_OK && i < model->n_metrics; i++) {
         nb_tensor *m = model->metrics[i]->fn(tape, pred, yb);
         if (!m)
@@ -126,6 +172,8 @@ static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool t
     }
     if (s == NB_OK && training) {
         s = nb_backward(loss);
+        if (s == NB_OK)
+            s = check_gradients(model);
         if (s == NB_OK)
             s = nb_optimizer_step(model->optimizer, model->n_weights, model->weights);
     }
