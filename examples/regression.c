@@ -31,7 +31,7 @@ typedef struct options {
 static bool parse_args(int argc, char **argv, options *o)
 {
     *o = (options){NULL, NULL, 1000, 9000, 0, 1e-5};
-    for (int i = 1; i + 1 < argc + 1; i++) {
+    for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         errno = 0;

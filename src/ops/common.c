@@ -42,16 +42,6 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
     return NB_OK;
 }
 
-nb_status nb__normalize_axis(const nb_node *node, int axis, int rank, int *out)
-{
-    int a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= rank)
-        return nb_error(NB_ERR_ARG, "nb_%s: axis %d is out of range for rank %d: expected %d to %d",
-                        node->op->name, axis, rank, -rank, rank - 1);
-    *out = a;
-    return NB_OK;
-}
-
 nb_tensor *nb__apply_unary(nb_tape *tape, const nb_op *op, nb_tensor *x, double c, double d)
 {
     nb_scalar_attrs attrs = {c, d};

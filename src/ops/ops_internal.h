@@ -22,9 +22,6 @@ typedef struct nb_scalar_attrs {
 nb_status nb__require_same_dtype(const nb_node *node);
 nb_status nb__require_same_shape(const nb_node *node);
 nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max_rank);
-/* Normalise a possibly negative axis for a tensor of `rank`; the message
- * names the op of `node`. */
-nb_status nb__normalize_axis(const nb_node *node, int axis, int rank, int *out);
 
 /* ---- unary elementwise template ---------------------------------------- */
 
