@@ -2,12 +2,15 @@
 # Train the reference MNIST MLP (784-128-64-10, Adam, categorical
 # cross-entropy) in nabla and in PyTorch on the same data, batch sizes and
 # thread counts, in the same run, and print per configuration the median
-# epoch time of each, their ratio and each one's test accuracy.
+# epoch time of each, their ratio and each one's test accuracy, and the
+# epoch time of nabla's portable kernel (a -Dblas=disabled build).
 #
 #   bench/compare.sh                  # installs what is missing, builds, runs
 #
 # Environment (defaults in brackets):
 #   NABLA_BUILD_DIR [build-bench]  build directory (configured -Dnative=true)
+#   PORTABLE_BUILD_DIR [build-bench-portable]  the same with -Dblas=disabled;
+#                      PORTABLE=0 leaves the portable column out
 #   NABLA_DATA [/usr/share/datasets/fashion-mnist]
 #   EPOCHS [3]         nabla epochs per configuration (the median is reported)
 #   TORCH_EPOCHS [1]   PyTorch epochs per configuration
@@ -25,6 +28,8 @@ NABLA_DEB_PACKAGES+=(python3-torch python3-numpy)
 nabla_deps_install
 
 build=${NABLA_BUILD_DIR:-build-bench}
+portable_build=${PORTABLE_BUILD_DIR:-build-bench-portable}
+portable=${PORTABLE:-1}
 data=${NABLA_DATA:-/usr/share/datasets/fashion-mnist}
 epochs=${EPOCHS:-3}
 torch_epochs=${TORCH_EPOCHS:-1}
@@ -37,6 +42,13 @@ if [[ ! -d "$build" ]]; then
     meson setup "$build" -Dnative=true -Dbuildtype=release >/dev/null
 fi
 meson compile -C "$build" bench/nabla_bench >/dev/null
+if [[ $portable == 1 ]]; then
+    if [[ ! -d "$portable_build" ]]; then
+        meson setup "$portable_build" -Dnative=true -Dbuildtype=release -Dblas=disabled \
+            -Dtests=disabled -Dexamples=false >/dev/null
+    fi
+    meson compile -C "$portable_build" bench/nabla_bench >/dev/null
+fi
 
 field() { # field NAME FILE: the value after "NAME: "
     sed -n "s/^$1: \([0-9.]*\).*/\1/p" "$2" | head -n 1
@@ -45,21 +57,30 @@ field() { # field NAME FILE: the value after "NAME: "
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
-printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %s\n' batch threads nabla_s torch_s \
-    ratio nabla_acc torch_acc nabla_MB "nabla GFLOP/s"
+echo "load at start:$(uptime | sed 's/.*load average:/ /')"
+printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %-14s %s\n' batch threads nabla_s torch_s \
+    ratio nabla_acc torch_acc nabla_MB "nabla_GFLOP/s" portable_s
 for b in $batches; do
     for t in $threads; do
         "$build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
             --epochs "$epochs" >"$out/nabla" 2>&1
         "$python" bench/torch_mlp.py --data "$data" --batch "$b" --threads "$t" \
             --epochs "$torch_epochs" --samples "$torch_samples" >"$out/torch" 2>&1
+        p_s=-
+        if [[ $portable == 1 ]]; then
+            "$portable_build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
+                --epochs "$epochs" >"$out/portable" 2>&1
+            p_s=$(field "median epoch_seconds" "$out/portable")
+        fi
         n_s=$(field "median epoch_seconds" "$out/nabla")
         t_s=$(field "median epoch_seconds" "$out/torch")
         t_s=$(awk -v s="$t_s" -v n="$torch_samples" 'BEGIN { printf "%.4f", s * 48000 / n }')
-        printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %s\n' "$b" "$t" "$n_s" "$t_s" \
+        printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %-14s %s\n' "$b" "$t" "$n_s" "$t_s" \
             "$(awk -v a="$t_s" -v b="$n_s" 'BEGIN { printf "%.1fx", a / b }')" \
             "$(field "test accuracy" "$out/nabla")" "$(field "test accuracy" "$out/torch")" \
-            "$(field peak_rss_mb "$out/nabla")" "$(field gflops "$out/nabla")"
+            "$(field peak_rss_mb "$out/nabla")" "$(field gflops "$out/nabla")" "$p_s"
     done
 done
-echo "ratio = PyTorch epoch time / nabla epoch time (above 1: nabla is faster)"
+echo "ratio = PyTorch epoch time / nabla epoch time (above 1: nabla is faster);" \
+    "portable_s = nabla with its portable kernel"
+echo "load at end:$(uptime | sed 's/.*load average:/ /')"

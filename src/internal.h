@@ -42,6 +42,10 @@ struct nb_tape {
  * when tape is NULL). Shape must already be valid. */
 nb_tensor *nb__tensor_alloc(nb_tape *tape, nb_dtype dtype, int rank,
                             const int64_t *shape);
+/* The same, with the data zeroed only when `zero` is true: an op whose
+ * forward writes every output element (nb_op.overwrites_output) skips it. */
+nb_tensor *nb__tensor_alloc_for(nb_tape *tape, nb_dtype dtype, int rank,
+                                const int64_t *shape, bool zero);
 /* Allocate (zeroed) t->grad if needed; from the arena for tape tensors. */
 void *nb__ensure_grad(nb_tensor *t);
 /* Failures of nb__ensure_grad on this thread: an op's backward takes a NULL

@@ -337,6 +337,71 @@ START_TEST(blas_backend_is_available_exactly_when_built_in)
 }
 END_TEST
 
+/* ---- threads --------------------------------------------------------------- */
+
+static void one_thread(void) { nb_set_num_threads(1); }
+
+/* C = op(A) op(B) in f32 with `threads` threads on the current backend; A
+ * and B filled from `seed`, both stored with a few columns of padding. */
+static float *threaded_product(int threads, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                               int64_t k, uint64_t seed)
+{
+    ck_assert_int_eq(nb_set_num_threads(threads), NB_OK);
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    matrix a = matrix_random(trans_a ? k : m, trans_a ? m : k, 3, 0, &rng);
+    matrix b = matrix_random(trans_b ? n : k, trans_b ? k : n, 5, 0, &rng);
+    float *fa = to_f32(&a), *fb = to_f32(&b), *c = calloc((size_t)(m * n), sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    nb__gemm_f32(trans_a, trans_b, m, n, k, 1.0f, fa, a.ld, fb, b.ld, 0.0f, c, n);
+    free(fa), free(fb), free(a.data), free(b.data);
+    return c;
+}
+
+/* Large enough to be split: by rows (m > n), then by columns (n > m). */
+static const int64_t split_shapes[][3] = {{203, 72, 300}, {40, 261, 100}};
+
+START_TEST(threaded_products_repeat_exactly_and_match_one_thread)
+{
+    nb_gemm_backend which = _i ? NB_GEMM_PORTABLE : NB_GEMM_BLAS;
+    if (which == NB_GEMM_BLAS && !nb_have_blas())
+        return;
+    ck_assert_int_eq(nb_set_gemm_backend(which), NB_OK);
+    for (int shape = 0; shape < 2; shape++)
+        for (int t = 0; t < 4; t++) {
+            bool ta = t & 1, tb = t & 2;
+            int64_t m = split_shapes[shape][0], n = split_shapes[shape][1];
+            int64_t k = split_shapes[shape][2];
+            float *one = threaded_product(1, ta, tb, m, n, k, 7);
+            float *two = threaded_product(2, ta, tb, m, n, k, 7);
+            float *again = threaded_product(2, ta, tb, m, n, k, 7);
+            float *three = threaded_product(3, ta, tb, m, n, k, 7);
+            for (int64_t i = 0; i < m * n; i++) {
+                ck_assert_msg(two[i] == again[i], "2 threads, trans %d %d, element %d: %.9g then "
+                              "%.9g: expected the same bits", ta, tb, (int)i, two[i], again[i]);
+                ck_assert_msg(fabsf(two[i] - one[i]) <= 1e-4f && fabsf(three[i] - one[i]) <= 1e-4f,
+                              "trans %d %d element %d: 1 thread %.9g, 2 threads %.9g, 3 threads "
+                              "%.9g", ta, tb, (int)i, one[i], two[i], three[i]);
+            }
+            free(one), free(two), free(again), free(three);
+        }
+}
+END_TEST
+
+START_TEST(set_num_threads_rejects_counts_out_of_range)
+{
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    ck_assert_int_eq(nb_num_threads(), 2);
+    ck_assert_int_eq(nb_set_num_threads(0), NB_ERR_ARG);
+    ck_assert_error_contains("nb_set_num_threads: n is 0: expected 1 to 64");
+    ck_assert_int_eq(nb_set_num_threads(65), NB_ERR_ARG);
+    ck_assert_error_contains("nb_set_num_threads: n is 65: expected 1 to 64");
+    ck_assert_int_eq(nb_num_threads(), 2);
+    ck_assert_int_eq(nb_set_num_threads(1), NB_OK);
+    ck_assert_int_eq(nb_num_threads(), 1);
+}
+END_TEST
+
 static Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -353,6 +418,12 @@ static Suite *gemm_suite(void)
         tcase_add_test(tc, matmul_gives_the_same_result_on_either_backend);
     tcase_add_test(tc, set_gemm_backend_rejects_unknown_values);
     tcase_add_test(tc, blas_backend_is_available_exactly_when_built_in);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_add_checked_fixture(tc, save_backend, restore_backend);
+    tcase_add_checked_fixture(tc, NULL, one_thread);
+    tcase_add_loop_test(tc, threaded_products_repeat_exactly_and_match_one_thread, 0, 2);
+    tcase_add_test(tc, set_num_threads_rejects_counts_out_of_range);
     suite_add_tcase(s, tc);
     return s;
 }

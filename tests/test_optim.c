@@ -4,6 +4,7 @@
  * step. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nb_test.h"
 
@@ -517,6 +518,58 @@ START_TEST(steps_after_the_first_allocate_nothing)
 }
 END_TEST
 
+/* ---- threads ------------------------------------------------------------------- */
+
+/* A [50000] parameter (large enough to be split across threads) after three
+ * steps of `opt` with `threads` threads, from fixed values and gradients. */
+static nb_tensor *after_three_steps(nb_optimizer *opt, nb_dtype dtype, int threads)
+{
+    ck_assert_int_eq(nb_set_num_threads(threads), NB_OK);
+    const int64_t shape[] = {50000};
+    nb_tensor *p = nb_test_keep(nb_test_uniform_param(dtype, 1, shape, -1, 1, 3));
+    nb_tensor *g = nb_test_uniform(dtype, 1, shape, -1, 1, 4);
+    nb_test_count_allocations();
+    for (int t = 0; t < 3; t++) {
+        if (t == 1) /* the first step makes the state; later ones allocate nothing */
+            nb_test_count_allocations();
+        ck_assert_int_eq(nb_tensor_zero_grad(p), NB_OK);
+        memcpy(p->grad, g->data, (size_t)p->size * nb_dtype_size(dtype));
+        step_ok(opt, 1, &p);
+    }
+    nb_set_allocator(NULL);
+    ck_assert_msg(nb_test_allocations == 0, "%s, %d threads: %ld allocations in steps 2 and 3",
+                  nb_optimizer_name(opt), threads, nb_test_allocations);
+    nb_tensor_free(g);
+    nb_optimizer_free(opt);
+    ck_assert_int_eq(nb_set_num_threads(1), NB_OK);
+    return p;
+}
+
+/* Optimizer k of four: SGD, SGD with Nesterov momentum, Adam, RMSprop. */
+static nb_optimizer *optimizer_kind(int k)
+{
+    switch (k) {
+    case 0: return nb_sgd(0.1, 0, false);
+    case 1: return nb_sgd(0.1, 0.9, true);
+    case 2: return nb_adam_default();
+    default: return nb_rmsprop(1e-3, 0.9, 0.5, 1e-7);
+    }
+}
+
+START_TEST(updates_with_two_threads_equal_one_thread_exactly)
+{
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 4; k++) {
+            nb_tensor *one = after_three_steps(optimizer_kind(k), dtypes[d], 1);
+            nb_tensor *two = after_three_steps(optimizer_kind(k), dtypes[d], 2);
+            size_t bytes = (size_t)one->size * nb_dtype_size(dtypes[d]);
+            ck_assert_msg(memcmp(one->data, two->data, bytes) == 0,
+                          "optimizer %d, %s: 2 threads changed the result", k,
+                          nb_dtype_name(dtypes[d]));
+        }
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -551,6 +604,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, restored_state_continues_like_the_original);
     tcase_add_test(tc, zero_grad_clears_existing_gradients_only);
     tcase_add_test(tc, steps_after_the_first_allocate_nothing);
+    tcase_add_test(tc, updates_with_two_threads_equal_one_thread_exactly);
     suite_add_tcase(s, tc);
     return s;
 }

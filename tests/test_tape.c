@@ -222,6 +222,40 @@ START_TEST(print_lists_nodes_in_order)
 }
 END_TEST
 
+/* An op whose forward writes nothing: its output shows what nb_op_apply
+ * put there before forward ran. */
+static nb_status writes_nothing(nb_node *node)
+{
+    (void)node;
+    return NB_OK;
+}
+
+START_TEST(outputs_are_zeroed_unless_the_op_overwrites_them)
+{
+    static const nb_op untouched_op = {
+        .name = "untouched", .n_inputs = 1, .infer = nb_infer_same_as_input,
+        .forward = writes_nothing,
+    };
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(64));
+    for (int step = 0; step < 2; step++) {
+        /* step 1 reuses the arena memory that step 0's exp output filled */
+        nb_tensor *e = nb_exp(tape, x);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_double_eq_tol(nb_tensor_get(e, 63), exp(1.0), 1e-6);
+        nb_tape_reset(tape);
+        nb_tensor *out = nb_op_apply(tape, &untouched_op, 1, &x, NULL, 0);
+        ck_assert_ptr_nonnull(out);
+        for (int64_t i = 0; i < out->size; i++)
+            ck_assert_msg(nb_tensor_get(out, i) == 0, "step %d: element %d is %g: expected 0",
+                          step, (int)i, nb_tensor_get(out, i));
+        nb_tape_reset(tape);
+    }
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
 static Suite *tape_suite(void)
 {
     Suite *s = suite_create("tape");
@@ -241,6 +275,7 @@ static Suite *tape_suite(void)
     tcase_add_test(tc, null_input_keeps_the_first_message);
     tcase_add_test(tc, inputs_from_another_tape_are_rejected);
     tcase_add_test(tc, print_lists_nodes_in_order);
+    tcase_add_test(tc, outputs_are_zeroed_unless_the_op_overwrites_them);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,8 +22,19 @@ bool nb_have_blas(void);
 nb_status nb_set_gemm_backend(nb_gemm_backend backend);
 nb_gemm_backend nb_gemm_backend_in_use(void);
 
-/* Threads the BLAS may use (no effect on the portable kernel); n >= 1. */
+/* Threads nabla computes with, 1 to 64 (the calling thread counts as one).
+ * With n > 1, large matrix products (split by rows or columns of the
+ * result), the optimizer update and large elementwise loops are divided
+ * into n contiguous parts, one per thread, with either kernel; OpenBLAS is
+ * then kept at one thread of its own. The parts depend only on the sizes
+ * and n, so a run is repeatable for a given n; with n = 1 nothing is
+ * split. Until it is called, nabla uses one thread and OpenBLAS its own
+ * default. NB_ERR_ARG for n out of range; NB_ERR_STATE when the system
+ * would not start all the threads (the ones that started are used). */
 nb_status nb_set_num_threads(int n);
+
+/* The thread count nb_set_num_threads reached (1 before any call). */
+int nb_num_threads(void);
 
 /* One line describing the build: version, BLAS, optional features. */
 const char *nb_build_info(void);

@@ -45,6 +45,10 @@ typedef struct nb_op {
      * that wants one, given node->output->grad. NULL: not differentiable
      * (backward through it is an error). */
     nb_status (*backward)(nb_node *node);
+    /* true when forward writes every element of the output: nabla then
+     * skips zeroing the output first. Leave it false (the default) when
+     * forward only writes some elements or accumulates into the output. */
+    bool overwrites_output;
 } nb_op;
 
 struct nb_node {

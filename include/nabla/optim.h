@@ -73,6 +73,9 @@ nb_status nb_optimizer_set_iterations(nb_optimizer *opt, int64_t iterations);
  * Each is named so (tensor->name), shaped and typed as its parameter, and
  * owned by the optimizer; write into its data to restore it. */
 int nb_optimizer_state_count(const nb_optimizer *opt);
+/* State tensors kept per parameter, known from construction: 0, 1 or 2 (the
+ * groups listed above; 0 for NULL). */
+int nb_optimizer_state_slots(const nb_optimizer *opt);
 nb_tensor *nb_optimizer_state(const nb_optimizer *opt, int i);
 /* Create the state for these parameters without updating them (the first
  * step does this itself): for restoring a saved optimizer before training.

@@ -115,7 +115,7 @@ static nb_tensor *alloc_output(nb_tape *tape, nb_node *node)
     if (node->op->infer(node, &dtype, &rank, shape) != NB_OK ||
         nb__check_shape(fn, rank, shape, NULL) != NB_OK)
         return NULL;
-    return nb__tensor_alloc(tape, dtype, rank, shape);
+    return nb__tensor_alloc_for(tape, dtype, rank, shape, !node->op->overwrites_output);
 }
 
 nb_tensor *nb_op_apply(nb_tape *tape, const nb_op *op, int n_inputs, nb_tensor *const inputs[],

@@ -81,6 +81,12 @@ static void set_shape(nb_tensor *t, nb_dtype dtype, int rank, const int64_t *sha
 
 nb_tensor *nb__tensor_alloc(nb_tape *tape, nb_dtype dtype, int rank, const int64_t *shape)
 {
+    return nb__tensor_alloc_for(tape, dtype, rank, shape, true);
+}
+
+nb_tensor *nb__tensor_alloc_for(nb_tape *tape, nb_dtype dtype, int rank, const int64_t *shape,
+                                bool zero)
+{
     nb_tensor *t;
     int64_t size = 1;
     for (int i = 0; i < rank; i++)
@@ -94,13 +100,14 @@ nb_tensor *nb__tensor_alloc(nb_tape *tape, nb_dtype dtype, int rank, const int64
             return NULL;
         }
         memset(t, 0, sizeof *t);
-        memset(data, 0, bytes);
+        if (zero)
+            memset(data, 0, bytes);
         t->data = data;
         t->tape = tape;
         t->generation = tape->generation;
     } else {
         t = nb_alloc_zeroed(sizeof *t);
-        void *data = t ? nb_alloc_zeroed(bytes) : NULL;
+        void *data = t ? (zero ? nb_alloc_zeroed(bytes) : nb_alloc(bytes)) : NULL;
         if (!data) {
             nb_release(t);
             nb_error(NB_ERR_NOMEM, "nabla: out of memory for a tensor of %zu bytes", bytes);

@@ -112,6 +112,7 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
         .infer = binary_infer,                                                               \
         .forward = op_name##_forward,                                                           \
         .backward = op_name##_backward,                                                         \
+        .overwrites_output = true,                                                           \
     }
 
 DEFINE_BINARY_OP(add, a + b, g, g);

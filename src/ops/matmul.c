@@ -74,6 +74,7 @@ static const nb_op matmul_op = {
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .overwrites_output = true, /* beta = 0: the product never reads C */
 };
 
 nb_tensor *nb_matmul(nb_tape *tape, nb_tensor *a, nb_tensor *b)
@@ -153,6 +154,7 @@ static const nb_op add_bias_op = {
     .infer = add_bias_infer,
     .forward = add_bias_forward,
     .backward = add_bias_backward,
+    .overwrites_output = true,
 };
 
 nb_tensor *nb_add_bias(nb_tape *tape, nb_tensor *x, nb_tensor *bias)

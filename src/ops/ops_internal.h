@@ -90,6 +90,7 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
         .infer = nb_infer_same_as_input,                                                     \
         .forward = op_name##_forward,                                                           \
         .backward = op_name##_backward,                                                         \
+        .overwrites_output = true,                                                           \
     }
 
 /* Apply a unary op with optional scalar attributes. */

@@ -97,8 +97,8 @@ static nb_status reduce_backward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op sum_op = {"sum", 1, reduce_infer, reduce_forward, reduce_backward};
-static const nb_op mean_op = {"mean", 1, reduce_infer, reduce_forward, reduce_backward};
+static const nb_op sum_op = {"sum", 1, reduce_infer, reduce_forward, reduce_backward, true};
+static const nb_op mean_op = {"mean", 1, reduce_infer, reduce_forward, reduce_backward, true};
 
 static nb_tensor *reduce(nb_tape *tape, const nb_op *op, nb_tensor *x, bool all, int axis,
                          bool keepdims)

@@ -70,7 +70,8 @@ static nb_status reshape_backward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op reshape_op = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward};
+static const nb_op reshape_op = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward,
+                                 true};
 
 nb_tensor *nb_reshape(nb_tape *tape, nb_tensor *x, int rank, const int64_t *shape)
 {

@@ -91,6 +91,7 @@ static const nb_op softmax_op = {
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
+    .overwrites_output = true,
 };
 
 static const nb_op log_softmax_op = {
@@ -99,6 +100,7 @@ static const nb_op log_softmax_op = {
     .infer = softmax_infer,
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,
+    .overwrites_output = true,
 };
 
 nb_tensor *nb_softmax(nb_tape *tape, nb_tensor *x)
