@@ -14,8 +14,9 @@
  * values), then the backward pass node by node (the gradient arriving at each
  * op, its local derivative and the gradient it sends to each input), then
  * takes one SGD step and prints the new weights and the new loss. It also
- * writes the same network as a Graphviz graph with values and gradients and,
- * when the `dot` program is installed, renders it as a PNG.
+ * writes the same network as a Graphviz graph, each edge labelled with the
+ * tensor flowing along it, its values and its gradient, and, when the `dot`
+ * program is installed, renders it as a PNG (docs/images/backprop_graph.png).
  *
  *     backprop_trace [--dot FILE.dot] [--png FILE.png] [--lr RATE]
  *     defaults: --dot backprop_graph.dot --png backprop_graph.png --lr 0.1
@@ -123,7 +124,8 @@ static int run(const char *dot, const char *png, double lr)
     printf("\n");
     if (nb_tape_trace_backward(loss, stdout, NULL) != NB_OK)
         goto fail;
-    nb_dot_options dot_options = {.show_values = true, .show_grads = true, .max_values = 4};
+    nb_dot_options dot_options = {
+        .show_values = true, .show_grads = true, .max_values = 4, .on_edges = true};
     if (nb_tape_write_dot_file(tape, dot, &dot_options) != NB_OK)
         goto fail;
     sgd_step(&n, lr);

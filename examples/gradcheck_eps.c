@@ -9,7 +9,7 @@
  *     f32, 1e-16 in f64), and dividing that noise by 2 eps makes it grow
  *     like u / eps (small eps, the left).
  * On log-log axes the relative error draws a V; its bottom, where the two
- * meet (eps near u^(1/3): about 1e-3 in f32, 1e-5 in f64), is the best eps.
+ * meet (eps near u^(1/3): about 4e-3 in f32, 5e-6 in f64), is the best eps.
  *
  * The program checks a small network, y = tanh(x W1 + b1) W2, in f32 and
  * f64 with eps from 1e-1 to 1e-12, half a decade apart, and writes the

@@ -49,7 +49,7 @@ int main(void)
     nb_tensor_zero_grad(x);
     nb_tape_trace_backward(f, stdout, NULL);
 
-    /* 5. Reset frees everything the tape made (x2, x3, f); x is ours. */
+    /* 5. Freeing the tape frees every tensor it made (x2, x3, f); x is ours. */
     nb_tape_free(tape);
     nb_tensor_free(x);
     return 0;

@@ -46,6 +46,13 @@ static void sgd_update(nb_tensor *p, double lr)
     nb_tensor_zero_grad(p);
 }
 
+/* Whether W = [2, -1] and b = 1, to two decimals. */
+static bool learned_the_line(const nb_tensor *w, const nb_tensor *b)
+{
+    return fabs(nb_tensor_get(w, 0) - 2) < 1e-2 && fabs(nb_tensor_get(w, 1) + 1) < 1e-2 &&
+           fabs(nb_tensor_get(b, 0) - 1) < 1e-2;
+}
+
 static int train_by_hand(nb_tensor *x, nb_tensor *y)
 {
     nb_tensor *w = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 1));
@@ -63,9 +70,9 @@ static int train_by_hand(nb_tensor *x, nb_tensor *y)
         sgd_update(b, 0.1);
         nb_tape_reset(tape); /* free this step's tensors; the memory is reused */
     }
-    printf("by hand:    loss %.2e  W = [%.4f, %.4f]  b = %.4f\n", loss_value,
+    printf("by hand:    loss %.6f  W = [%.4f, %.4f]  b = %.4f\n", loss_value,
            nb_tensor_get(w, 0), nb_tensor_get(w, 1), nb_tensor_get(b, 0));
-    bool learned = fabs(nb_tensor_get(w, 0) - 2) < 1e-2 && fabs(nb_tensor_get(b, 0) - 1) < 1e-2;
+    bool learned = learned_the_line(w, b);
     nb_tape_free(tape);
     nb_tensor_free(w);
     nb_tensor_free(b);
@@ -92,10 +99,10 @@ static int train_sequential(nb_tensor *x, nb_tensor *y)
         return 1;
     }
     nb_tensor *w = nb_model_weight(model, 0), *b = nb_model_weight(model, 1);
-    printf("Sequential: loss %.2e  W = [%.4f, %.4f]  b = %.4f\n",
+    printf("Sequential: loss %.6f  W = [%.4f, %.4f]  b = %.4f\n",
            nb_logs_get(&history->logs[history->epochs - 1], "loss"), nb_tensor_get(w, 0),
            nb_tensor_get(w, 1), nb_tensor_get(b, 0));
-    bool learned = fabs(nb_tensor_get(w, 0) - 2) < 1e-2 && fabs(nb_tensor_get(b, 0) - 1) < 1e-2;
+    bool learned = learned_the_line(w, b);
     nb_history_free(history);
     nb_model_free(model);
     return learned ? 0 : 1;

@@ -179,6 +179,57 @@ START_TEST(values_and_gradients_are_shown_on_request)
 }
 END_TEST
 
+/* on_edges: op results read by another op become op -> op edges; every
+ * edge carries its tensor's values and, in red, its gradient. */
+START_TEST(values_and_gradients_go_on_the_edges)
+{
+    layer_fixture f = make_layer();
+    ck_assert_int_eq(nb_backward(f.loss), NB_OK);
+    nb_dot_options o = {.show_values = true, .show_grads = true, .max_values = 3,
+                        .on_edges = true};
+    char *text = dot_text(f.tape, &o), line[512];
+    /* x, w, b and the loss keep an ellipse, without numbers; t2, t4, t5 do not */
+    ck_assert_int_eq(count(text, "[shape=ellipse"), 4);
+    ck_assert_msg(strstr(text, "label=\"x\\n[4, 3] f32\"]"), "%s", text);
+    ck_assert_msg(!strstr(text, "t2 [shape=ellipse") && !strstr(text, "t5 [shape=ellipse"),
+                  "%s", text);
+    /* 3 leaf edges, 3 op -> op edges, 1 edge into the loss, all labelled */
+    ck_assert_int_eq(count(text, " -> "), 7);
+    ck_assert_int_eq(count(text, "[label=<"), 7);
+    ck_assert_msg(strstr(line_with(text, "t0 -> op0", line, sizeof line),
+                         "values: [1, 2, 3, ...]<br/><font color=\"#c0392b\">grad: none</font>"),
+                  "%s", line);
+    ck_assert_msg(strstr(line_with(text, "t1 -> op0", line, sizeof line),
+                         "values: [0.5, 0.5, 0.5, ...]<br/><font color=\"#c0392b\">"
+                         "grad: [2.75, 2.75, 3.25, ...]</font>"),
+                  "%s", line);
+    /* an intermediate is named on its edge, unnamed ones after the node
+     * that made it as in the trace: x w = [3, 3, 7.5, 7.5, ...] */
+    ck_assert_msg(strstr(line_with(text, "op0 -> op1", line, sizeof line),
+                         "[label=<t0 [4, 2]<br/>values: [3, 3, 7.5, ...]<br/>"),
+                  "%s", line);
+    ck_assert_msg(strstr(text, "op2 -> op3 [label=<t2 [4, 2]"), "%s", text);
+    ck_assert_msg(strstr(line_with(text, "op3 -> t6", line, sizeof line),
+                         "grad: [1]</font>>];"),
+                  "%s", line);
+    free(text);
+    /* without values and gradients, only the op -> op edges need a label */
+    o.show_values = o.show_grads = false;
+    text = dot_text(f.tape, &o);
+    ck_assert_int_eq(count(text, "[label=<"), 3);
+    ck_assert_msg(strstr(text, "op0 -> op1 [label=<t0 [4, 2]>];"), "%s", text);
+    free(text);
+    o.show_values = o.show_grads = true;
+    /* names are escaped for the HTML-like labels */
+    nb_tensor_set_name(nb_tape_node(f.tape, 0)->output, "a<b & \"c\"");
+    text = dot_text(f.tape, &o);
+    ck_assert_msg(strstr(text, "op0 -> op1 [label=<a&lt;b &amp; &quot;c&quot; [4, 2]<br/>"),
+                  "%s", text);
+    free(text);
+    free_layer(&f);
+}
+END_TEST
+
 START_TEST(names_are_escaped)
 {
     nb_tape *tape = nb_tape_new();
@@ -324,6 +375,7 @@ static Suite *dot_suite(void)
     tcase_add_test(tc, kinds_of_tensors_have_their_colours);
     tcase_add_test(tc, a_tensor_used_twice_is_one_node);
     tcase_add_test(tc, values_and_gradients_are_shown_on_request);
+    tcase_add_test(tc, values_and_gradients_go_on_the_edges);
     tcase_add_test(tc, names_are_escaped);
     tcase_add_test(tc, an_empty_tape_is_an_empty_graph);
     tcase_add_test(tc, bad_arguments_are_reported);

@@ -116,6 +116,37 @@ static void zero_grads(const tiny *n)
     nb_tensor_zero_grad(n->b2);
 }
 
+/* loss = sum(a b + c): the local factor of a matmul is the other input,
+ * transposed, printed row by row; a bias gets 1 from every row. */
+START_TEST(matmul_local_is_the_other_factor_transposed)
+{
+    nb_tensor *c = leaf("c", 2, (double[]){0, 0}, true);
+    nb_tensor *a = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 3), (double[]){1, 2, 3, 4, 5, 6});
+    nb_tensor *b = nb_tensor_from_doubles(NB_F64, NB_SHAPE(3, 2), (double[]){1, 2, 3, 4, 5, 6});
+    nb_tensor_set_name(a, "a");
+    nb_tensor_set_name(b, "b");
+    nb_tensor_set_requires_grad(a, true);
+    nb_tensor_set_requires_grad(b, true);
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *loss = nb_sum(tape, nb_add_bias(tape, nb_matmul(tape, a, b), c));
+    capture out;
+    capture_open(&out);
+    ck_assert_int_eq(nb_tape_trace_backward(loss, out.out, NULL), NB_OK);
+    const char *text = capture_close(&out);
+    ck_assert_contains(text, "local: B^T = b^T [2, 3] = [1, 3, 5, 2, 4, 6]");
+    ck_assert_contains(text, "local: A^T = a^T [3, 2] = [1, 4, 2, 5, 3, 6]");
+    /* dL/da = 1 B^T: each row of a gets the row sums of b */
+    ck_assert_contains(text, "sends: dL/d(a) = [3, 7, 11, 3, 7, 11]");
+    ck_assert_contains(text, "local: 1 for each row (2 rows here), summed\n"
+                             "                  sends: dL/d(c) = [2, 2]");
+    free(out.text);
+    nb_tape_free(tape);
+    nb_tensor_free(a);
+    nb_tensor_free(b);
+    nb_tensor_free(c);
+}
+END_TEST
+
 START_TEST(every_node_appears_in_both_traces)
 {
     tiny n = tiny_new();
@@ -272,6 +303,7 @@ static Suite *trace_suite(void)
     Suite *s = suite_create("trace");
     TCase *tc = tcase_create("trace");
     tcase_add_test(tc, trace_of_a_product_shows_each_input_its_gradient);
+    tcase_add_test(tc, matmul_local_is_the_other_factor_transposed);
     tcase_add_test(tc, every_node_appears_in_both_traces);
     tcase_add_test(tc, tiny_network_trace_has_the_hand_computed_numbers);
     tcase_add_test(tc, traced_gradients_equal_nb_backward);

@@ -39,9 +39,10 @@ nb_status nb_tape_print_values(const nb_tape *tape, FILE *out, const nb_trace_op
 /* Backward from `loss` (one element, on a tape), computing the same
  * gradients as nb_backward(loss) and printing, for every node that leads to
  * the loss, in reverse tape order: the upstream gradient d loss/d output,
- * and for each input the local derivative (elementwise ops: sent / upstream,
- * element by element; other ops: the rule they apply, e.g. matmul's
- * dA = dC B^T) and the gradient sent to it. The gradients land in the
+ * and for each input the local derivative (the rule of a built-in op, and
+ * its numbers: for elementwise ops sent / upstream, element by element; for
+ * matmul C = A B the other factor transposed, as in dA = dC B^T; for a bias,
+ * 1 per row) and the gradient sent to it. The gradients land in the
  * tensors' ->grad exactly as with nb_backward (leaves accumulate).
  * options may be NULL. Errors: those of nb_backward, NB_ERR_ARG for a loss
  * that was not computed on a tape, NB_ERR_NOMEM, NB_ERR_IO. */

@@ -115,15 +115,23 @@ typedef struct nb_dot_options {
     bool show_values; /* print the first values of every tensor */
     bool show_grads;  /* print the first values of every gradient */
     int max_values;   /* how many values per tensor; 0 means 4 */
+    /* Put the values and gradients on the edges instead of in the ellipses:
+     * an op result that another op reads becomes an edge op -> op labelled
+     * with its name (unnamed: "t<i>" after node i, as nb_tape_trace_backward
+     * says), shape, values and (in red) gradient; leaves and results
+     * nobody reads keep an ellipse (name, shape, dtype), and their edges
+     * carry their numbers. */
+    bool on_edges;
 } nb_dot_options;
 
 /* Write the nodes recorded on `tape` as a Graphviz digraph: one box per op
  * (its name), one ellipse per tensor (its name, or "t<n>" when it has none,
- * shape and dtype), edges input -> op -> output. Colours tell tensors apart:
- * leaves (data, targets, constants) blue, parameters (leaves that require
- * gradients) green, intermediates (op results) yellow. options may be NULL
- * (names, shapes and dtypes only). Errors: NB_ERR_NULL, NB_ERR_ARG
- * (max_values < 0), NB_ERR_IO when writing to `out` fails. */
+ * shape and dtype), edges input -> op -> output (see on_edges for the other
+ * layout). Colours tell tensors apart: leaves (data, targets, constants)
+ * blue, parameters (leaves that require gradients) green, intermediates (op
+ * results) yellow. options may be NULL (names, shapes and dtypes only).
+ * Errors: NB_ERR_NULL, NB_ERR_ARG (max_values < 0), NB_ERR_IO when writing
+ * to `out` fails. */
 nb_status nb_tape_write_dot(const nb_tape *tape, FILE *out, const nb_dot_options *options);
 
 /* The same into the file at `path`, written atomically. */

@@ -5,7 +5,11 @@
  * tensors and its output. Tensors are numbered in order of first appearance
  * (a parameter used twice is one ellipse); the numbering comes from a first
  * pass, so the second pass can write all tensors, then all ops, then all
- * edges, and mark results nobody consumed (the loss) with a double border. */
+ * edges, and mark results nobody consumed (the loss) with a double border.
+ *
+ * With on_edges, an op result that another op reads is not drawn as an
+ * ellipse: it is the edge from the op that made it to the op that reads it,
+ * and that edge's label carries its name, values and gradient. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #define COLOUR_PARAM "#d5efd5"
 #define COLOUR_INTERMEDIATE "#fff2cc"
 #define COLOUR_OP "#eeeeee"
+#define COLOUR_GRAD "#c0392b" /* gradients on edge labels */
 
 /* ---- numbering tensors ------------------------------------------------------ */
 
@@ -101,11 +106,25 @@ static void write_escaped(FILE *out, const char *text)
     }
 }
 
-/* "\n<what>: [v0, v1, ...]" with at most max values, read by get. */
-static void write_values(FILE *out, const char *what, const nb_tensor *t, int max,
-                         double (*get)(const nb_tensor *, int64_t))
+/* Text inside a Graphviz HTML-like label <...>. */
+static void write_html_escaped(FILE *out, const char *text)
 {
-    fprintf(out, "\\n%s: [", what);
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default: fputc(*p, out);
+        }
+    }
+}
+
+/* "[v0, v1, ...]" with at most max values, read by get. */
+static void write_numbers(FILE *out, const nb_tensor *t, int max,
+                          double (*get)(const nb_tensor *, int64_t))
+{
+    fputc('[', out);
     int64_t shown = t->size < max ? t->size : max;
     for (int64_t i = 0; i < shown; i++) {
         double v = get(t, i);
@@ -114,11 +133,28 @@ static void write_values(FILE *out, const char *what, const nb_tensor *t, int ma
     fprintf(out, "%s]", t->size > shown ? ", ..." : "");
 }
 
+/* "\n<what>: [v0, v1, ...]" inside a quoted label. */
+static void write_values(FILE *out, const char *what, const nb_tensor *t, int max,
+                         double (*get)(const nb_tensor *, int64_t))
+{
+    fprintf(out, "\\n%s: ", what);
+    write_numbers(out, t, max, get);
+}
+
 static const char *tensor_colour(const nb_tensor *t)
 {
     if (t->node)
         return COLOUR_INTERMEDIATE;
     return t->requires_grad ? COLOUR_PARAM : COLOUR_LEAF;
+}
+
+/* Whether tensor `id` is an ellipse: always, except with on_edges for an
+ * op result of this tape that some op reads (then it is an op -> op edge). */
+static bool is_drawn(const nb_tape *tape, const tensor_table *table, int id,
+                     const nb_dot_options *o)
+{
+    const nb_tensor *t = table->tensors[id];
+    return !o->on_edges || !t->node || t->node->tape != tape || !table->consumed[id];
 }
 
 static void write_tensor(FILE *out, const tensor_table *table, int id,
@@ -133,13 +169,66 @@ static void write_tensor(FILE *out, const tensor_table *table, int id,
     else
         fprintf(out, "t%d", id);
     fprintf(out, "\\n%s %s", nb_shape_str(t, shape, sizeof shape), nb_dtype_name(t->dtype));
-    if (o->show_values)
+    bool values = o->show_values && !o->on_edges; /* with on_edges, they are on its edges */
+    bool grads = o->show_grads && !o->on_edges;
+    if (values)
         write_values(out, "values", t, o->max_values, nb_tensor_get);
-    if (o->show_grads && t->grad)
+    if (grads && t->grad)
         write_values(out, "grad", t, o->max_values, nb_tensor_grad_get);
-    else if (o->show_grads)
+    else if (grads)
         fprintf(out, "\\ngrad: none");
     fprintf(out, "\"];\n");
+}
+
+/* " [label=<...>]" of an edge carrying tensor t (on_edges): its name and
+ * shape when it has no ellipse of its own (unnamed, "t<i>" after the node
+ * that made it, as nb_tape_trace_backward calls it), its values, its
+ * gradient in red. */
+static void write_edge_label(FILE *out, const nb_tensor *t, bool drawn,
+                             const nb_dot_options *o)
+{
+    char shape[NB_SHAPE_BUF];
+    const char *sep = "";
+    if (drawn && !o->show_values && !o->show_grads)
+        return; /* nothing to say that the ellipse does not */
+    fputs(" [label=<", out);
+    if (!drawn) {
+        if (t->name[0])
+            write_html_escaped(out, t->name);
+        else
+            fprintf(out, "t%zu", t->node->index);
+        fprintf(out, " %s", nb_shape_str(t, shape, sizeof shape));
+        sep = "<br/>";
+    }
+    if (o->show_values) {
+        fprintf(out, "%svalues: ", sep);
+        write_numbers(out, t, o->max_values, nb_tensor_get);
+        sep = "<br/>";
+    }
+    if (o->show_grads) {
+        fprintf(out, "%s<font color=\"%s\">grad: ", sep, COLOUR_GRAD);
+        if (t->grad)
+            write_numbers(out, t, o->max_values, nb_tensor_grad_get);
+        else
+            fputs("none", out);
+        fputs("</font>", out);
+    }
+    fputs(">]", out);
+}
+
+/* One edge: from the tensor's ellipse, or from the op that made it. */
+static void write_edge(FILE *out, const nb_tape *tape, tensor_table *table, const nb_tensor *t,
+                       size_t to_op, const nb_dot_options *o)
+{
+    int id = number_of(table, t);
+    bool drawn = is_drawn(tape, table, id, o);
+    if (drawn)
+        fprintf(out, "  t%d -> op%zu", id, to_op);
+    else
+        fprintf(out, "  op%zu -> op%zu", t->node->index, to_op);
+    if (o->on_edges)
+        write_edge_label(out, t, drawn, o);
+    fputs(";\n", out);
 }
 
 static void write_graph(FILE *out, const nb_tape *tape, tensor_table *table,
@@ -150,12 +239,17 @@ static void write_graph(FILE *out, const nb_tape *tape, tensor_table *table,
                  "  // nabla tape: %zu ops, %d tensors\n"
                  "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=10, labelloc=b,\n"
                  "         label=\"blue: inputs and constants   green: parameters   "
-                 "yellow: op results   double border: not used by any op\"];\n"
+                 "yellow: op results   double border: not used by any op%s\"];\n"
                  "  node [fontname=\"Helvetica\", fontsize=10];\n"
-                 "  edge [color=\"#555555\", arrowsize=0.7];\n",
-            n_nodes, table->n);
+                 "  edge [color=\"#555555\", arrowsize=0.7%s];\n",
+            n_nodes, table->n,
+            o->on_edges ? "\\non each edge: the tensor flowing along it, its values (forward) "
+                          "and, in red, its gradient dL/d(tensor) (backward)"
+                        : "",
+            o->on_edges ? ", fontname=\"Helvetica\", fontsize=9" : "");
     for (int id = 0; id < table->n; id++)
-        write_tensor(out, table, id, o);
+        if (is_drawn(tape, table, id, o))
+            write_tensor(out, table, id, o);
     for (size_t i = 0; i < n_nodes; i++) {
         fprintf(out, "  op%zu [shape=box, style=\"filled,rounded\", fillcolor=\"%s\", "
                      "label=\"",
@@ -166,8 +260,14 @@ static void write_graph(FILE *out, const nb_tape *tape, tensor_table *table,
     for (size_t i = 0; i < n_nodes; i++) {
         const nb_node *node = nb_tape_node(tape, i);
         for (int k = 0; k < node->n_inputs; k++)
-            fprintf(out, "  t%d -> op%zu;\n", number_of(table, node->inputs[k]), i);
-        fprintf(out, "  op%zu -> t%d;\n", i, number_of(table, node->output));
+            write_edge(out, tape, table, node->inputs[k], i, o);
+        int id = number_of(table, node->output);
+        if (!is_drawn(tape, table, id, o))
+            continue; /* its edges start at this op */
+        fprintf(out, "  op%zu -> t%d", i, id);
+        if (o->on_edges)
+            write_edge_label(out, node->output, true, o);
+        fputs(";\n", out);
     }
     fprintf(out, "}\n");
 }

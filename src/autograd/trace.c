@@ -325,6 +325,29 @@ static void detour_free(detour *d)
         nb_release(d->sent[j]);
 }
 
+/* matmul's local derivative, as numbers: for C = A B, dA = dC B^T and
+ * dB = A^T dC, so the factor is the other operand, transposed. Prints
+ * "local: B^T = W2^T [1, 2] = [0.5, -0.5]" (row-major, as everywhere). */
+static void print_matmul_local(const printer *p, const nb_node *node, int j)
+{
+    const nb_tensor *other = node->inputs[1 - j];
+    if (node->n_inputs != 2 || other->rank != 2)
+        return;
+    int64_t rows = other->shape[1], cols = other->shape[0]; /* of the transpose */
+    char name[NAME_LEN];
+    fprintf(p->out, "local: %s^T = %s^T [%" PRId64 ", %" PRId64 "] = [", j == 0 ? "B" : "A",
+            name_of(&p->names, other, name), rows, cols);
+    for (int64_t f = 0; f < other->size; f++) {
+        if (f == p->max_values) {
+            fprintf(p->out, ", ... (%" PRId64 " values)", other->size);
+            break;
+        }
+        double v = value_at(other->data, other->dtype, (f % cols) * rows + f / cols);
+        fprintf(p->out, "%s%.*g", f ? ", " : "", p->precision, v == 0 ? 0.0 : v);
+    }
+    fprintf(p->out, "]\n%*s", INDENT, "");
+}
+
 static void print_input(const printer *p, const nb_node *node, int j, const detour *d)
 {
     const nb_tensor *in = node->inputs[j];
@@ -348,6 +371,11 @@ static void print_input(const printer *p, const nb_node *node, int j, const deto
         repeated = repeated || d->first[k] == j;
     if (rule)
         fprintf(p->out, "rule:  %s\n%*s", rule, INDENT, "");
+    if (strcmp(node->op->name, "matmul") == 0 && !repeated)
+        print_matmul_local(p, node, j);
+    if (strcmp(node->op->name, "add_bias") == 0 && j == 1 && !repeated)
+        fprintf(p->out, "local: 1 for each row (%" PRId64 " row%s here), summed\n%*s",
+                out->size / in->size, out->size / in->size == 1 ? "" : "s", INDENT, "");
     if (elementwise && !repeated) {
         fprintf(p->out, "local: d(%s)/d(%s) = ", out_name, in_name);
         print_ratios(p, out, d->sent[j], in);
