@@ -2,13 +2,18 @@
  * cross-entropy, accuracy) through nabla's public API.
  *
  * Usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]
- *                    [--hidden N] [--samples N] [--seed N]
+ *                    [--hidden N] [--samples N] [--seed N] [--mpi]
  *
  * An epoch is the first --samples training images (default 48,000: the 80%
  * that validation_split 0.2 leaves), shuffled, with no validation pass, so
  * the time is training steps only. Per epoch it prints `epoch_seconds: X`;
  * at the end the median epoch time, samples per second, GFLOP/s, peak
  * resident memory and `test accuracy: X` on the 10,000 test images.
+ *
+ * With --mpi, under `mpirun -np P`, the P processes train together
+ * (nabla/distributed.h): --batch is the global batch, an epoch is still
+ * --samples images in all, so samples_per_second is the throughput of the
+ * whole run; --threads is per process. Only rank 0 prints (bench/mpi.sh).
  *
  * FLOPs per sample (2 per multiply-add), with layer sizes d0 = 784, d1 = H,
  * d2 = 64, d3 = 10:
@@ -29,13 +34,15 @@
 typedef struct options {
     const char *data_dir;
     long batch, threads, epochs, hidden, samples, seed;
+    bool mpi; /* train across the processes of mpirun */
 } options;
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]\n"
-                 "                   [--hidden N] [--samples N] [--seed N]\n"
-                 "defaults: batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples, seed 0\n");
+                 "                   [--hidden N] [--samples N] [--seed N] [--mpi]\n"
+                 "defaults: batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples, seed 0;\n"
+                 "--mpi: train across the processes of mpirun, batch being the global batch\n");
 }
 
 static bool parse_long(const char *text, long min, long *out)
@@ -51,10 +58,14 @@ static bool parse_long(const char *text, long min, long *out)
 
 static bool parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 32, 1, 3, 128, 48000, 0};
+    *o = (options){NULL, 32, 1, 3, 128, 48000, 0, false};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
+        if (strcmp(arg, "--mpi") == 0) { /* the one flag without a value */
+            o->mpi = true;
+            continue;
+        }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -127,6 +138,11 @@ int main(int argc, char **argv)
     options o;
     if (!parse_args(argc, argv, &o))
         return 2;
+    nb_comm *world = NULL; /* with --mpi: every rank trains, rank 0 reports */
+    if (o.mpi && (nb_mpi_init(&argc, &argv) != NB_OK || !(world = nb_comm_world())))
+        return fail("starting MPI");
+    if (nb_comm_rank(world) != 0 && !freopen("/dev/null", "w", stdout))
+        return fail("silencing stdout");
     if (nb_set_num_threads((int)o.threads) != NB_OK)
         return fail("setting threads");
     const char *dir = o.data_dir ? o.data_dir : nb_mnist_default_dir();
@@ -139,11 +155,12 @@ int main(int argc, char **argv)
     nb_tensor *y = labels ? nb_slice_rows(labels, 0, n) : NULL;
     nb_tensor *y_test = nb_to_categorical(data.test_labels, 10, NB_F32);
     nb_model *model = build_model(o.hidden, (uint64_t)o.seed);
-    if (!x || !y || !y_test || !model)
+    if (!x || !y || !y_test || !model || nb_model_set_comm(model, world) != NB_OK)
         return fail("preparing the model and data");
 
-    printf("nabla_bench: %s; batch %ld, threads %ld, hidden %ld, %lld samples per epoch\n",
-           nb_build_info(), o.batch, o.threads, o.hidden, (long long)n);
+    printf("nabla_bench: %s; batch %ld, threads %ld, hidden %ld, %lld samples per epoch, "
+           "%d process%s\n", nb_build_info(), o.batch, o.threads, o.hidden, (long long)n,
+           nb_comm_size(world), nb_comm_size(world) > 1 ? "es" : "");
     nb_fit_options fit = nb_fit_defaults();
     fit.epochs = 1;
     fit.batch_size = o.batch;
@@ -193,5 +210,7 @@ int main(int argc, char **argv)
     nb_tensor_free(labels);
     nb_tensor_free(y_test);
     nb_mnist_free(&data);
+    nb_comm_free(world);
+    nb_mpi_finalize();
     return 0;
 }

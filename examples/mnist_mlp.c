@@ -12,7 +12,7 @@
  * Usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N]
  *                  [--save FILE] [--load FILE] [--curves FILE.png]
  *                  [--history FILE.csv] [--activations FILE.png]
- *                  [--verbose 0|1|2]
+ *                  [--backup FILE] [--verbose 0|1|2] [--mpi]
  * DIR holds the four MNIST IDX files (plain or .gz); by default $NABLA_DATA,
  * else data/mnist when it exists, else the Fashion-MNIST that Debian's
  * dataset-fashion-mnist package installs. --activations draws, after
@@ -33,6 +33,8 @@ typedef struct options {
     const char *data_dir;
     long epochs, batch, seed, verbose;
     const char *save, *load, *curves, *history, *activations;
+    const char *backup; /* nb_backup_and_restore's file: survive a crash */
+    bool mpi;           /* train across the ranks of mpirun (docs/distributed.md) */
 } options;
 
 static void usage(FILE *out)
@@ -40,10 +42,12 @@ static void usage(FILE *out)
     fprintf(out, "usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N]\n"
                  "                 [--save FILE] [--load FILE] [--curves FILE.png]\n"
                  "                 [--history FILE.csv] [--activations FILE.png]\n"
-                 "                 [--verbose 0|1|2]\n"
+                 "                 [--backup FILE] [--verbose 0|1|2] [--mpi]\n"
                  "defaults: 10 epochs, batch 32, seed 0, curves training_curves.png\n"
                  "(--curves '' turns the picture off), no activations picture;\n"
-                 "--epochs 0 with --load only evaluates\n");
+                 "--epochs 0 with --load only evaluates; --backup FILE saves the\n"
+                 "training state after every epoch and, when FILE exists, resumes from it;\n"
+                 "--mpi trains across the processes of mpirun (mpirun -np 2 mnist_mlp --mpi)\n");
 }
 
 static bool parse_long(const char *text, long min, long *out)
@@ -59,10 +63,14 @@ static bool parse_long(const char *text, long min, long *out)
 
 static bool parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 10, 32, 0, 1, NULL, NULL, "training_curves.png", NULL, NULL};
+    *o = (options){NULL, 10, 32, 0, 1, NULL, NULL, "training_curves.png", NULL, NULL, NULL, false};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
+        if (strcmp(arg, "--mpi") == 0) { /* the one flag without a value */
+            o->mpi = true;
+            continue;
+        }
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -86,6 +94,8 @@ static bool parse_args(int argc, char **argv, options *o)
             o->history = value;
         else if (ok && strcmp(arg, "--activations") == 0)
             o->activations = value;
+        else if (ok && strcmp(arg, "--backup") == 0)
+            o->backup = value;
         else
             ok = false;
         if (!ok) {
@@ -204,6 +214,14 @@ int main(int argc, char **argv)
     options o;
     if (!parse_args(argc, argv, &o))
         return 2;
+    /* with --mpi every rank runs all of main (fit, evaluate and predict are
+     * collective); only rank 0 prints and writes files */
+    nb_comm *world = NULL;
+    if (o.mpi && (nb_mpi_init(&argc, &argv) != NB_OK || !(world = nb_comm_world())))
+        return fail("starting MPI");
+    bool root = nb_comm_rank(world) == 0;
+    if (!root && !freopen("/dev/null", "w", stdout))
+        return fail("silencing stdout");
     const char *dir = o.data_dir ? o.data_dir : nb_mnist_default_dir();
     nb_mnist data;
     if (nb_mnist_load(dir, &data) != NB_OK)
@@ -215,6 +233,8 @@ int main(int argc, char **argv)
     nb_model *model = o.load ? nb_model_load(o.load) : build_model((uint64_t)o.seed);
     if (!y_train || !y_test || !model)
         return fail(o.load ? "loading the model" : "building the model");
+    if (nb_model_set_comm(model, world) != NB_OK)
+        return fail("setting the communicator");
     nb_model_summary(model, stdout);
 
     nb_history *history = NULL;
@@ -224,13 +244,25 @@ int main(int argc, char **argv)
         fit.batch_size = o.batch;
         fit.validation_split = 0.2;
         fit.verbose = (int)o.verbose;
+        nb_callback *backup = o.backup ? nb_backup_and_restore(o.backup, 1, false) : NULL;
+        if (o.backup && !backup)
+            return fail("setting up the backup");
+        fit.callbacks[0] = backup;
         history = nb_model_fit(model, data.train_images, y_train, &fit);
+        nb_callback_free(backup);
         if (!history)
             return fail("training");
+        if (history->epochs == 0) { /* the backup had finished: nothing to draw */
+            printf("nothing left to train: %s is at epoch %d of %ld (delete it to start "
+                   "afresh)\n", o.backup ? o.backup : "the model", nb_model_epoch(model),
+                   o.epochs);
+            nb_history_free(history);
+            history = NULL;
+        }
     }
     bool fashion = strstr(dir, "fashion") != NULL;
-    int status = write_outputs(&o, history, model, fashion);
-    if (o.activations && o.activations[0])
+    int status = root ? write_outputs(&o, history, model, fashion) : 0;
+    if (root && o.activations && o.activations[0])
         draw_activations(model, &data, fashion, o.activations);
     show_predictions(model, &data, fashion, 8);
     nb_logs test;
@@ -243,5 +275,7 @@ int main(int argc, char **argv)
     nb_tensor_free(y_train);
     nb_tensor_free(y_test);
     nb_mnist_free(&data);
+    nb_comm_free(world);
+    nb_mpi_finalize();
     return status;
 }

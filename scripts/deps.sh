@@ -13,12 +13,15 @@
 # libraries: OpenBLAS (cblas), zlib, cJSON, PLplot, and plplot-driver-cairo,
 #   the package that provides PLplot's "pngcairo" device (PNG files)
 # tests: Check; valgrind for the memory-checked CI run
+# distributed training: Open MPI, its library and headers and its mpirun
+#   (docs/distributed.md; the 'mpi' test suite runs under mpirun)
 # demos: the Fashion-MNIST data set (/usr/share/datasets/fashion-mnist) and
 #   graphviz (dot) to draw exported tape graphs
 NABLA_DEB_PACKAGES=(
     gcc libc6-dev meson ninja-build pkg-config
     libopenblas-dev zlib1g-dev libcjson-dev libplplot-dev plplot-driver-cairo
     check valgrind
+    libopenmpi-dev openmpi-bin
     dataset-fashion-mnist graphviz
 )
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "nb_test.h"
 
 /* ---- an allocator that fails on its n-th call ------------------------------ */
@@ -152,6 +154,52 @@ START_TEST(every_allocation_of_a_model_load_may_fail)
 }
 END_TEST
 
+/* cJSON allocates through its own hooks, not nb_alloc (setting them is the
+ * application's business: they are global). Point them at a failing
+ * allocator to check that a model save and load survive every cJSON
+ * allocation failing. A failed parse cannot tell lack of memory from bad
+ * text, so the load may report NB_ERR_FORMAT: any error will do, as long
+ * as it is an error and nothing crashes or leaks. */
+static failing cjson_failing;
+
+static void *cjson_failing_malloc(size_t bytes)
+{
+    return failing_alloc(bytes, &cjson_failing);
+}
+
+static nb_status save_and_load(void *arg)
+{
+    nb_model *model = make_model();
+    nb_status s = model ? nb_model_save(model, arg, true) : nb_last_status();
+    nb_model_free(model);
+    return s == NB_OK ? load_model(arg) : s;
+}
+
+START_TEST(every_cjson_allocation_of_a_save_and_load_may_fail)
+{
+    char path[] = "/tmp/nabla_alloc_failure_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    long n = 1;
+    for (;; n++) {
+        cjson_failing = (failing){0, n};
+        cJSON_InitHooks(&(cJSON_Hooks){cjson_failing_malloc, free});
+        nb_clear_error();
+        nb_status s = save_and_load(path);
+        cJSON_InitHooks(NULL);
+        if (cjson_failing.calls < n) {
+            ck_assert_msg(s == NB_OK, "no cJSON allocation failed but: %s", nb_last_error());
+            break;
+        }
+        ck_assert_msg(s != NB_OK, "cJSON allocation %ld failed unnoticed", n);
+        ck_assert_msg(nb_last_error()[0] != '\0', "allocation %ld: no message", n);
+    }
+    remove(path);
+    ck_assert_msg(n > 20, "only %ld cJSON allocations: are the hooks in use?", n - 1);
+}
+END_TEST
+
 static Suite *alloc_failure_suite(void)
 {
     Suite *s = suite_create("alloc_failure");
@@ -159,6 +207,7 @@ static Suite *alloc_failure_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, every_allocation_of_a_training_step_may_fail);
     tcase_add_test(tc, every_allocation_of_a_model_load_may_fail);
+    tcase_add_test(tc, every_cjson_allocation_of_a_save_and_load_may_fail);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,9 @@
  * the table per test. Keep the two in step (docs/errors.md says how). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "nb_test.h"
 
@@ -665,6 +668,52 @@ START_TEST(checkpoint_empty_path)
 }
 END_TEST
 
+/* fit resuming at or past its last epoch */
+START_TEST(fit_initial_epoch_past_end)
+{
+    nb_clear_error();
+    nb_fit_options o = quiet();
+    o.epochs = 3;
+    o.initial_epoch = 3;
+    nb_model *m = compiled();
+    fit_with(m, 10, 10, &o);
+    nb_model_free(m);
+    EXPECT(NB_ERR_ARG, "nb_model_fit: initial_epoch is 3 with epochs 3: expected 0 <= "
+           "initial_epoch < epochs (epochs counts from the start, as in Keras)");
+}
+END_TEST
+
+/* a backup callback that would never save */
+START_TEST(backup_every_zero)
+{
+    nb_clear_error();
+    nb_callback_free(nb_backup_and_restore("run.backup", 0, false));
+    EXPECT(NB_ERR_ARG, "nb_backup_and_restore: every_epochs is 0: expected at least 1");
+}
+END_TEST
+
+/* restoring a file saved without the optimizer into a compiled model */
+START_TEST(restore_without_optimizer_state)
+{
+    nb_clear_error();
+    nb_model *m = compiled();
+    char path[] = "/tmp/nb_errors_restore_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(nb_model_save(m, path, false), NB_OK);
+    nb_status s = nb_model_restore(m, path);
+    char expected[256];
+    snprintf(expected, sizeof expected, "nb_model_restore: '%s': the file has no optimizer "
+             "state: save it with include_optimizer true (as nb_backup_and_restore does) to "
+             "resume training", path);
+    remove(path);
+    nb_model_free(m);
+    ck_assert_int_eq(s, NB_ERR_ARG);
+    ck_assert_str_eq(nb_last_error(), expected);
+}
+END_TEST
+
 /* an MNIST directory that does not exist */
 START_TEST(mnist_missing_dir)
 {
@@ -736,6 +785,9 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, history_unwritable_path);
     tcase_add_test(tc, checkpoint_empty_path);
     tcase_add_test(tc, mnist_missing_dir);
+    tcase_add_test(tc, fit_initial_epoch_past_end);
+    tcase_add_test(tc, backup_every_zero);
+    tcase_add_test(tc, restore_without_optimizer_state);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "nb_test.h"
+#include "nn/progress.h"
 
 /* ---- models and data ----------------------------------------------------------- */
 
@@ -448,6 +449,20 @@ static int count_lines_with(const char *text, const char *needle)
     }
     return n;
 }
+
+START_TEST(durations_use_keras_units)
+{
+    const struct { double seconds; const char *text; } cases[] = {
+        {12.4, "12s"}, {1.0, "1s"}, {0.934, "934ms"}, {0.001, "1ms"},
+        {0.00049, "490us"}, {0, "0s"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[32];
+        nb__format_duration(text, sizeof text, cases[i].seconds);
+        ck_assert_str_eq(text, cases[i].text);
+    }
+}
+END_TEST
 
 START_TEST(verbose_2_writes_one_line_per_epoch)
 {
@@ -900,6 +915,7 @@ static Suite *fit_suite(void)
     tcase_add_test(tc, a_nan_loss_stops_fit_with_a_numeric_error);
     suite_add_tcase(s, tc);
     tc = tcase_create("progress");
+    tcase_add_test(tc, durations_use_keras_units);
     tcase_add_test(tc, verbose_2_writes_one_line_per_epoch);
     tcase_add_test(tc, verbose_1_into_a_file_writes_the_finished_bar_per_epoch);
     tcase_add_test(tc, verbose_0_writes_nothing);

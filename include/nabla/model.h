@@ -95,6 +95,12 @@ void nb_callback_free(nb_callback *callback);
 /* Ask fit to stop after the current epoch (for callbacks). */
 void nb_model_stop_training(nb_model *model);
 
+/* The number of the last epoch fit completed, counted from 1 as fit counts
+ * them (so initial_epoch included); 0 before any. Saved in model files and
+ * restored with them: after nb_model_load, set initial_epoch to it to go on
+ * where the saved run stopped. */
+int nb_model_epoch(const nb_model *model);
+
 /* ---- building ------------------------------------------------------------ */
 
 /* A new empty Sequential model (f32, seed 0). Free with nb_model_free. */
@@ -130,7 +136,8 @@ nb_status nb_model_compile(nb_model *model, const nb_compile_options *options);
 /* ---- training and inference ---------------------------------------------- */
 
 typedef struct nb_fit_options {
-    int epochs;              /* >= 1 */
+    int epochs;              /* >= 1: the epoch to stop after, counted from 1 */
+    int initial_epoch;       /* epochs already done (resuming): 0 <= it < epochs */
     int64_t batch_size;      /* >= 1 */
     double validation_split; /* in [0, 1): the last fraction of x, y */
     const nb_tensor *validation_x, *validation_y; /* or explicit data */

@@ -50,6 +50,41 @@ nb_status nb_model_save(const nb_model *model, const char *path, bool include_op
  * NB_ERR_FORMAT) naming the path and what is wrong. */
 nb_model *nb_model_load(const char *path);
 
+/* Put the training state saved in `path` (by nb_model_save) into `model`:
+ * its weights, the optimizer's state and step count, the training RNG
+ * (shuffling, dropout) and the epoch count (nb_model_epoch), so that a fit
+ * with initial_epoch = nb_model_epoch(model) goes on exactly as the saved
+ * run would have: bit for bit with one thread. The model must be built with
+ * the same layers (names, types and weight shapes) and dtype; when it is
+ * compiled, the file must hold the state of an optimizer of the same kind
+ * (saved with include_optimizer). The model's own optimizer settings
+ * (learning rate...) are kept. Everything is checked before anything is
+ * copied: on error the model is unchanged. Errors: NB_ERR_NULL,
+ * NB_ERR_STATE (not built), NB_ERR_ARG (the file does not match, with what
+ * differs), and nb_model_load's. */
+nb_status nb_model_restore(nb_model *model, const char *path);
+
+/* A callback for nb_model_fit that makes training survive a crash, Keras's
+ * BackupAndRestore. Every `every_epochs` epochs (and after the last) it
+ * saves the whole training state to `path` (nb_model_save with the
+ * optimizer; the file is replaced atomically, so a crash at any moment
+ * leaves the previous backup or the new one). When fit starts and `path`
+ * exists, it restores it (nb_model_restore) and fit goes on from the epoch
+ * after the saved one, reaching the same weights as a run that was never
+ * interrupted (bit for bit with one thread, for the same data and options).
+ * With delete_at_end the file is removed when fit ends without an error,
+ * as in Keras; keep it to resume a finished run with more epochs.
+ *
+ *     nb_callback *backup = nb_backup_and_restore("run.backup", 1, false);
+ *     fit.callbacks[0] = backup;
+ *     nb_model_fit(model, x, y, &fit);   // run it again after a crash
+ *
+ * State outside the model is not kept: other callbacks' (early stopping's
+ * patience count) starts afresh on resume, and the history returned holds
+ * only the epochs run since. Free with nb_callback_free. NULL with an error
+ * for a NULL or empty path or every_epochs < 1. */
+nb_callback *nb_backup_and_restore(const char *path, int every_epochs, bool delete_at_end);
+
 /* A callback for nb_model_fit that saves the model after epochs, Keras's
  * ModelCheckpoint. Every occurrence of "{epoch}" in `path` is replaced by the
  * epoch's number, counted from 1 and written with at least two digits

@@ -5,6 +5,7 @@
 #include "nabla/alloc.h"
 #include "nabla/backend.h"
 #include "nabla/data.h"
+#include "nabla/distributed.h"
 #include "nabla/error.h"
 #include "nabla/gradcheck.h"
 #include "nabla/io.h"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "nabla/layer.h"
+#include "nabla/model.h"
 
 /* __metadata__["format"] of every file nabla writes; bump the number when a
  * change would make older readers misread a file. */
@@ -19,5 +20,10 @@ static inline void nb__weight_name(nb_weight_name out, const nb_layer *layer, in
 {
     snprintf(out, sizeof(nb_weight_name), "%s/%s", layer->name, layer->param_names[k]);
 }
+
+/* nb_model_load, also telling how many optimizer state tensors were read
+ * into the model's optimizer: -1 when none were (the file has none, or the
+ * model loaded uncompiled), 0 when the optimizer had not taken a step. */
+nb_model *nb__model_load(const char *path, int *saved_state);
 
 #endif

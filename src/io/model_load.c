@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,9 @@ static nb_status set_model_basics(loader *ld)
     const char *seed_text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "seed"));
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(a, "input_shape");
     const cJSON *rng = cJSON_GetObjectItemCaseSensitive(a, "train_rng");
+    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(a, "epoch");
     uint64_t seed = 0;
+    int64_t epochs_done = 0;
     if (!cls || strcmp(cls, "Sequential") != 0)
         return bad(ld, "the architecture's \"class\" is not \"Sequential\"");
     if (!dtype || (strcmp(dtype, "f32") != 0 && strcmp(dtype, "f64") != 0))
@@ -129,6 +132,10 @@ static nb_status set_model_basics(loader *ld)
         return wrap(ld, "the architecture");
     if (rng && (!cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4))
         return bad(ld, "the architecture's \"train_rng\" is not a list of 4 hex strings");
+    if (epoch && !whole_number(epoch, 0, INT_MAX, &epochs_done))
+        return bad(ld, "the architecture's \"epoch\" is not a whole number from 0 to %d",
+                   INT_MAX);
+    m->epoch = (int)epochs_done; /* absent in files saved before it was kept */
     for (int k = 0; rng && k < 4; k++)
         if (!parse_u64(cJSON_GetStringValue(cJSON_GetArrayItem(rng, k)), 16,
                        &m->train_rng.s[k]))
@@ -403,7 +410,7 @@ static nb_status restore_iterations(loader *ld)
     return NB_OK;
 }
 
-nb_model *nb_model_load(const char *path)
+nb_model *nb__model_load(const char *path, int *saved_state)
 {
     loader ld = {.saved_state = -1};
     nb_status s = nb__st_open(&ld.file, "nb_model_load", path);
@@ -432,5 +439,12 @@ nb_model *nb_model_load(const char *path)
         nb_model_free(ld.model);
         return NULL;
     }
+    *saved_state = ld.restore ? ld.saved_state : -1;
     return ld.model;
+}
+
+nb_model *nb_model_load(const char *path)
+{
+    int saved_state;
+    return nb__model_load(path, &saved_state);
 }

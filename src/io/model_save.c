@@ -135,6 +135,7 @@ static cJSON *model_json(const nb_model *model, int state_tensors)
     if (ok && model->compiled && model->optimizer)
         ok = add_compile(json, model, state_tensors) || no_memory();
     ok = ok && (put_train_rng(json, model) || no_memory());
+    ok = ok && (cJSON_AddNumberToObject(json, "epoch", model->epoch) || no_memory());
     if (!ok) {
         cJSON_Delete(json);
         return NULL;

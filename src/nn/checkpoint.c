@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "nabla/distributed.h"
 #include "nabla/model_io.h"
 #include "nn/monitor.h"
 
@@ -67,6 +68,13 @@ static nb_status on_epoch_end(nb_callback *self, nb_model *model, int epoch,
             return missing_monitor(cp, epoch, logs);
         if (!nb__monitor_improved(cp->maximize, value, cp->best, 0)) /* NaN: never */
             return NB_OK;
+    }
+    /* across MPI ranks (nabla/distributed.h) only rank 0 writes; the others
+     * keep the same record of the best value */
+    if (nb_comm_rank(nb_model_comm(model)) != 0) {
+        if (cp->save_best_only)
+            cp->best = value;
+        return NB_OK;
     }
     char *path = epoch_path(cp->path, epoch);
     if (!path)

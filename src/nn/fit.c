@@ -3,11 +3,16 @@
  * One training step: reset the tape, copy the batch onto it, zero the
  * gradients, forward through the layers, the loss, nb_backward, one optimizer
  * step. Metrics are computed from the same forward pass with recording off.
- * The tape's arena is reused, so after the first step nothing is allocated. */
+ * The tape's arena is reused, so after the first step nothing is allocated.
+ *
+ * With a communicator (nabla/distributed.h) each rank runs these loops on its
+ * share of the rows, and the nb__dist_ calls, which do nothing without one,
+ * exchange what the ranks must agree on (distributed_internal.h). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
+#include "nn/distributed_internal.h"
 #include "nn/model_internal.h"
 #include "nn/progress.h"
 
@@ -83,11 +88,15 @@ static nb_tensor *gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t
 }
 
 /* Sums over the batches of an epoch, weighted by batch size. */
-typedef struct running {
-    double loss;
-    double metrics[NB_MAX_METRICS];
-    int64_t samples;
-} running;
+typedef nb__batch_sums running;
+
+static void add_running(const nb_model *model, running *acc, const running *batch)
+{
+    acc->loss += batch->loss;
+    for (int i = 0; i < model->n_metrics; i++)
+        acc->metrics[i] += batch->metrics[i];
+    acc->samples += batch->samples;
+}
 
 static void running_logs(const nb_model *model, const running *r, const char *prefix,
                          nb_logs *logs)
@@ -143,7 +152,8 @@ static nb_status check_gradients(const nb_model *model)
     return NB_OK;
 }
 
-/* Loss and metrics of one batch; training also steps the optimizer. */
+/* Loss and metrics of one batch; training also runs backward, leaving the
+ * gradients in the weights for train_step. */
 static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
                            running *acc)
 {
@@ -170,36 +180,59 @@ static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool t
         else
             acc->metrics[i] += nb_tensor_item(m) * (double)xb->shape[0];
     }
-    if (s == NB_OK && training) {
+    if (s == NB_OK && training)
         s = nb_backward(loss);
-        if (s == NB_OK)
-            s = check_gradients(model);
-        if (s == NB_OK)
-            s = nb_optimizer_step(model->optimizer, model->n_weights, model->weights);
-    }
     nb_tape_set_grad_enabled(tape, recording);
     acc->loss += value * (double)xb->shape[0];
     acc->samples += xb->shape[0];
     return s;
 }
 
-/* Loss and metrics over rows [first, first + n) of x, y, in batches. */
+/* One training step on the batch rows[0..count): forward and backward on
+ * this rank's share of the rows (all of them without a communicator), the
+ * gradients averaged over the ranks, one optimizer step. Every rank takes
+ * part in the exchange, also one with no rows or one that failed. */
+static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                            const int64_t *rows, int64_t count, running *acc)
+{
+    int64_t first, n;
+    nb__dist_share(model->comm, count, &first, &n);
+    nb_tape_reset(model->tape);
+    running batch = {0};
+    nb_status s = NB_OK;
+    if (n > 0) {
+        nb_tensor *xb = gather_rows(model->tape, x, rows + first, 0, n, model->dtype);
+        nb_tensor *yb = gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
+        s = xb && yb ? run_batch(model, xb, yb, true, &batch) : nb_last_status();
+        if (s == NB_OK)
+            s = check_gradients(model); /* before the exchange, so the error names the rank */
+    }
+    s = nb__dist_average_gradients(model, s, n, count, &batch);
+    if (s == NB_OK) /* after the exchange: a failure waits for the next agreement */
+        s = nb__dist_defer(model, nb_optimizer_step(model->optimizer, model->n_weights,
+                                                    model->weights));
+    add_running(model, acc, &batch);
+    return s;
+}
+
+/* Loss and metrics over rows [first, first + n) of x, y, in batches; with a
+ * communicator over this rank's share of them, then summed over the ranks. */
 static nb_status evaluate_rows(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                                int64_t first, int64_t n, int64_t batch_size, running *acc)
 {
     memset(acc, 0, sizeof *acc);
-    for (int64_t start = 0; start < n; start += batch_size) {
-        int64_t count = n - start < batch_size ? n - start : batch_size;
+    int64_t mine, n_mine;
+    nb__dist_share(model->comm, n, &mine, &n_mine);
+    nb_status s = NB_OK;
+    for (int64_t start = 0; s == NB_OK && start < n_mine; start += batch_size) {
+        int64_t count = n_mine - start < batch_size ? n_mine - start : batch_size;
+        int64_t row = first + mine + start;
         nb_tape_reset(model->tape);
-        nb_tensor *xb = gather_rows(model->tape, x, NULL, first + start, count, model->dtype);
-        nb_tensor *yb = gather_rows(model->tape, y, NULL, first + start, count, model->dtype);
-        if (!xb || !yb)
-            return nb_last_status();
-        nb_status s = run_batch(model, xb, yb, false, acc);
-        if (s != NB_OK)
-            return s;
+        nb_tensor *xb = gather_rows(model->tape, x, NULL, row, count, model->dtype);
+        nb_tensor *yb = gather_rows(model->tape, y, NULL, row, count, model->dtype);
+        s = xb && yb ? run_batch(model, xb, yb, false, acc) : nb_last_status();
     }
-    return NB_OK;
+    return nb__dist_sum(model, NULL, s, acc);
 }
 
 /* ---- argument checks --------------------------------------------------- */
@@ -251,6 +284,10 @@ static nb_status check_fit_options(const nb_fit_options *o)
     if (!o->validation_x != !o->validation_y)
         return nb_error(NB_ERR_ARG, "%s: validation_%s is NULL: give both validation_x and "
                         "validation_y", fn, o->validation_x ? "y" : "x");
+    if (o->initial_epoch < 0 || o->initial_epoch >= o->epochs)
+        return nb_error(NB_ERR_ARG, "%s: initial_epoch is %d with epochs %d: expected 0 <= "
+                        "initial_epoch < epochs (epochs counts from the start, as in Keras)",
+                        fn, o->initial_epoch, o->epochs);
     if (o->verbose < 0 || o->verbose > 2)
         return nb_error(NB_ERR_ARG, "%s: verbose is %d: expected 0, 1 or 2", fn, o->verbose);
     return NB_OK;
@@ -308,18 +345,24 @@ static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
     nb_model *model = run->model;
     int64_t bs = run->o->batch_size;
     int64_t steps = (run->n_train + bs - 1) / bs;
+    /* A fresh permutation of 0..n-1 each epoch, as Keras: an epoch's order
+     * then depends only on the RNG state, which checkpoints keep. */
+    for (int64_t i = 0; i < run->n_train; i++)
+        run->order[i] = i;
+    nb_status synced = nb__dist_sync_rng(model); /* every rank shuffles alike */
+    if (synced != NB_OK)
+        return with_context(synced, "shuffling");
     if (run->o->shuffle)
         nb_rng_shuffle(&model->train_rng, run->order, run->n_train);
+    nb__dist_fork_rng(model);
     nb_progress progress;
-    nb__progress_begin(&progress, run->out, run->o->verbose, epoch, run->o->epochs, steps);
+    int verbose = nb__dist_is_root(model->comm) ? run->o->verbose : 0;
+    nb__progress_begin(&progress, run->out, verbose, epoch, run->o->epochs, steps);
     running acc = {0};
     for (int64_t step = 0; step < steps; step++) {
         int64_t first = step * bs;
         int64_t count = run->n_train - first < bs ? run->n_train - first : bs;
-        nb_tape_reset(model->tape);
-        nb_tensor *xb = gather_rows(model->tape, run->x, run->order + first, 0, count, model->dtype);
-        nb_tensor *yb = gather_rows(model->tape, run->y, run->order + first, 0, count, model->dtype);
-        nb_status s = xb && yb ? run_batch(model, xb, yb, true, &acc) : nb_last_status();
+        nb_status s = train_step(model, run->x, run->y, run->order + first, count, &acc);
         if (s != NB_OK) {
             char where[64];
             snprintf(where, sizeof where, "epoch %d, batch %" PRId64, epoch + 1, step + 1);
@@ -328,7 +371,7 @@ static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
         logs->n = 0;
         running_logs(model, &acc, "", logs);
         nb__progress_step(&progress, step + 1, logs);
-        s = call_batch_callbacks(run, step, logs);
+        s = nb__dist_defer(model, call_batch_callbacks(run, step, logs));
         if (s != NB_OK)
             return s;
     }
@@ -372,8 +415,6 @@ static nb_status setup_run(fit_run *run, nb_model *model, const nb_tensor *x,
     run->order = nb_alloc((size_t)run->n_train * sizeof *run->order);
     if (!run->order)
         return nb_error(NB_ERR_NOMEM, "nb_model_fit: out of memory");
-    for (int64_t i = 0; i < run->n_train; i++)
-        run->order[i] = i;
     return NB_OK;
 }
 
@@ -389,29 +430,70 @@ static nb_status train_begin_end(fit_run *run, bool begin)
     return NB_OK;
 }
 
+/* With a communicator: every rank checked its arguments (s) and has the
+ * same data sizes and options. */
+static nb_status start_on_every_rank(const fit_run *run, nb_model *model, nb_status s)
+{
+    if (!model || !model->comm)
+        return s;
+    const nb_fit_options *o = run->o;
+    const char *names[] = {"training samples", "validation samples", "batch_size", "epochs",
+                           "initial_epoch", "shuffle", "weights"};
+    int64_t values[] = {run->n_train, run->n_val, o ? o->batch_size : 0, o ? o->epochs : 0,
+                        o ? o->initial_epoch : 0, o ? o->shuffle : 0, model->n_weights};
+    return nb__dist_agree(model, "nb_model_fit", s, 7, values, names);
+}
+
+/* The status every rank agrees on at the end of an epoch (a callback may
+ * have failed, or asked to stop, on one rank only). */
+static nb_status end_epoch_on_every_rank(nb_model *model, int epoch, nb_status s)
+{
+    char where[64];
+    snprintf(where, sizeof where, "nb_model_fit: end of epoch %d", epoch + 1);
+    return nb__dist_agree(model, where, s, 0, NULL, NULL);
+}
+
 nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                          const nb_fit_options *options)
 {
     nb_fit_options defaults = nb_fit_defaults();
     const nb_fit_options *o = options ? options : &defaults;
-    fit_run run = {0};
-    if (check_xy("nb_model_fit", model, x, y, o->batch_size) != NB_OK ||
-        check_fit_options(o) != NB_OK || setup_run(&run, model, x, y, o) != NB_OK)
+    fit_run run = {.o = o};
+    nb_status checked = check_xy("nb_model_fit", model, x, y, o->batch_size);
+    if (checked == NB_OK)
+        checked = check_fit_options(o);
+    if (checked == NB_OK)
+        checked = setup_run(&run, model, x, y, o);
+    if (start_on_every_rank(&run, model, checked) != NB_OK) {
+        nb_release(run.order);
         return NULL;
+    }
     nb_history *history = nb_alloc_zeroed(sizeof *history);
     model->stop_training = false; /* before on_train_begin, which may set it */
+    model->resume_epoch = -1;
     nb_status s = history ? train_begin_end(&run, true)
                           : nb_error(NB_ERR_NOMEM, "nb_model_fit: out of memory");
-    for (int epoch = 0; s == NB_OK && epoch < o->epochs && !model->stop_training; epoch++) {
+    /* a callback that restored a backup (on_train_begin) says where to go on */
+    int first = model->resume_epoch >= 0 ? model->resume_epoch : o->initial_epoch;
+    model->resume_epoch = -1;
+    s = nb__dist_agree(model, "nb_model_fit: on_train_begin", s, 1, (int64_t[]){first},
+                       (const char *[]){"the first epoch"});
+    if (s == NB_OK) /* after on_train_begin, which may restore weights */
+        s = nb__dist_broadcast_weights(model);
+    for (int epoch = first; s == NB_OK && epoch < o->epochs && !model->stop_training; epoch++) {
         nb_logs logs = {0};
         s = train_epoch(&run, epoch, &logs);
         if (s == NB_OK)
             s = nb__history_append(history, &logs);
-        if (s == NB_OK)
+        if (s == NB_OK) {
+            model->epoch = epoch + 1; /* before a checkpoint saves it */
             s = call_callbacks(&run, epoch, &logs);
+        }
+        s = end_epoch_on_every_rank(model, epoch, s);
     }
     if (s == NB_OK)
         s = train_begin_end(&run, false);
+    s = nb__dist_agree(model, "nb_model_fit: on_train_end", s, 0, NULL, NULL);
     nb_release(run.order);
     nb_tape_reset(model->tape);
     if (s != NB_OK) {
@@ -423,13 +505,20 @@ nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y
 
 /* ---- evaluate and predict ---------------------------------------------- */
 
+/* What the ranks compare to find that they hold different models. */
+#define WEIGHTS_HASH "the weights (a hash of them: fit, or loading one file, makes them equal)"
+
 nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                             int64_t batch_size, nb_logs *logs)
 {
     const char *fn = "nb_model_evaluate";
-    if (!logs)
-        return nb_error(NB_ERR_NULL, "%s: logs is NULL", fn);
-    nb_status s = check_xy(fn, model, x, y, batch_size);
+    nb_status s = logs ? check_xy(fn, model, x, y, batch_size)
+                       : nb_error(NB_ERR_NULL, "%s: logs is NULL", fn);
+    if (model && model->comm) /* the same rows, and the same model (trained by fit) */
+        s = nb__dist_agree(model, fn, s, 3,
+                           (int64_t[]){x ? x->shape[0] : 0, batch_size,
+                                       nb__dist_weights_hash(model)},
+                           (const char *[]){"samples", "batch_size", WEIGHTS_HASH});
     running acc;
     if (s == NB_OK)
         s = evaluate_rows(model, x, y, 0, x->shape[0], batch_size, &acc);
@@ -444,33 +533,46 @@ nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor
 nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_size)
 {
     const char *fn = "nb_model_predict";
-    if (require_built(fn, model) != NB_OK || check_x(fn, model, x) != NB_OK)
-        return NULL;
     if (batch_size == 0)
         batch_size = 32;
-    if (batch_size < 1) {
-        nb_error(NB_ERR_ARG, "%s: batch_size is %" PRId64 ": expected at least 1", fn, batch_size);
+    nb_status s = require_built(fn, model);
+    if (s == NB_OK)
+        s = check_x(fn, model, x);
+    if (s == NB_OK && batch_size < 1)
+        s = nb_error(NB_ERR_ARG, "%s: batch_size is %" PRId64 ": expected at least 1", fn,
+                     batch_size);
+    if (model && model->comm) /* the same rows, and the same model (trained by fit) */
+        s = nb__dist_agree(model, fn, s, 2,
+                           (int64_t[]){x ? x->shape[0] : 0, nb__dist_weights_hash(model)},
+                           (const char *[]){"samples", WEIGHTS_HASH});
+    if (s != NB_OK)
         return NULL;
-    }
     const nb_layer *last = model->layers[model->n_layers - 1];
     int64_t shape[NB_MAX_RANK] = {x->shape[0]};
     memcpy(shape + 1, last->out_shape, (size_t)last->out_rank * sizeof *shape);
     nb_tensor *result = nb_tensor_zeros(model->dtype, last->out_rank + 1, shape);
     size_t row_bytes = result ? (size_t)(result->size / x->shape[0]) * nb_dtype_size(model->dtype) : 0;
     bool recording = nb_tape_set_grad_enabled(model->tape, false);
-    for (int64_t start = 0; result && start < x->shape[0]; start += batch_size) {
-        int64_t count = x->shape[0] - start < batch_size ? x->shape[0] - start : batch_size;
+    int64_t mine, n_mine; /* this rank's rows; with a communicator, gathered after */
+    nb__dist_share(model->comm, x->shape[0], &mine, &n_mine);
+    s = result ? NB_OK : nb_last_status();
+    for (int64_t start = mine; s == NB_OK && start < mine + n_mine; start += batch_size) {
+        int64_t count = mine + n_mine - start < batch_size ? mine + n_mine - start : batch_size;
         nb_tape_reset(model->tape);
         nb_tensor *xb = gather_rows(model->tape, x, NULL, start, count, model->dtype);
         nb_tensor *out = nb__model_forward(model, model->tape, xb, false);
-        if (!out) {
-            nb_tensor_free(result);
-            result = NULL;
-            break;
-        }
-        memcpy((char *)result->data + (size_t)start * row_bytes, out->data, (size_t)count * row_bytes);
+        if (!out)
+            s = nb_last_status();
+        else
+            memcpy((char *)result->data + (size_t)start * row_bytes, out->data,
+                   (size_t)count * row_bytes);
     }
+    s = nb__dist_gather_rows(model, fn, s, result);
     nb_tape_set_grad_enabled(model->tape, recording);
     nb_tape_reset(model->tape);
+    if (s != NB_OK) {
+        nb_tensor_free(result);
+        return NULL;
+    }
     return result;
 }

@@ -13,6 +13,8 @@ struct nb_model {
     nb_dtype dtype;
     uint64_t seed;
     nb_rng train_rng;  /* shuffling and dropout; continues across fits */
+    int epoch;         /* epochs completed, as fit counts them (nb_model_epoch) */
+    int resume_epoch;  /* set by a restore in on_train_begin: fit starts there; -1 */
     bool built, compiled, stop_training;
     nb_optimizer *optimizer; /* owned */
     nb_loss loss;
@@ -21,7 +23,16 @@ struct nb_model {
     nb_tensor **weights; /* every layer's params in order (owned by the layers) */
     int n_weights;
     nb_tape *tape;       /* reused by every step of fit, evaluate and predict */
+    struct nb_comm *comm; /* ranks to train across (distributed.h); NULL: alone */
 };
+
+/* Sums over the batches of an epoch (fit.c), each batch's values weighted
+ * by its number of samples; distributed.c adds them up across ranks. */
+typedef struct nb__batch_sums {
+    double loss;
+    double metrics[NB_MAX_METRICS];
+    int64_t samples;
+} nb__batch_sums;
 
 /* logs.c */
 void nb__logs_put(nb_logs *logs, const char *prefix, const char *name, double value);

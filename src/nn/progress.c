@@ -36,12 +36,22 @@ static void print_logs(FILE *out, const nb_logs *logs)
         fprintf(out, " - %s: %.4f", logs->names[i], logs->values[i]);
 }
 
+void nb__format_duration(char *buf, size_t len, double seconds)
+{
+    /* Keras's units: a step of 0.4 ms reads 400us, not 0ms */
+    if (seconds >= 1.0 || seconds <= 0)
+        snprintf(buf, len, "%.0fs", seconds);
+    else if (seconds >= 1e-3)
+        snprintf(buf, len, "%.0fms", seconds * 1e3);
+    else
+        snprintf(buf, len, "%.0fus", seconds * 1e6);
+}
+
 static void print_duration(FILE *out, double seconds)
 {
-    if (seconds >= 1.0)
-        fprintf(out, "%.0fs", seconds);
-    else
-        fprintf(out, "%.0fms", seconds * 1e3);
+    char text[32];
+    nb__format_duration(text, sizeof text, seconds);
+    fputs(text, out);
 }
 
 static void draw_bar(const nb_progress *p, int64_t step)

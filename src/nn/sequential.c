@@ -17,6 +17,7 @@ nb_model *nb_sequential(void)
         return NULL;
     }
     model->in_rank = -1;
+    model->resume_epoch = -1;
     model->dtype = NB_F32;
     model->tape = tape;
     nb_model_set_seed(model, 0);
@@ -374,3 +375,5 @@ void nb_model_stop_training(nb_model *model)
     if (model)
         model->stop_training = true;
 }
+
+int nb_model_epoch(const nb_model *model) { return model ? model->epoch : 0; }
