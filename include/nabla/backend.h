@@ -18,7 +18,9 @@ typedef enum nb_gemm_backend {
 /* True when libnabla was built with cblas. */
 bool nb_have_blas(void);
 
-/* Choose the kernel; NB_ERR_ARG when BLAS is asked for but not built in. */
+/* Choose the kernel; NB_ERR_ARG when BLAS is asked for but not built in.
+ * Like nb_set_num_threads, a process-wide setting: change it between
+ * computations, not while another thread of yours is computing. */
 nb_status nb_set_gemm_backend(nb_gemm_backend backend);
 nb_gemm_backend nb_gemm_backend_in_use(void);
 

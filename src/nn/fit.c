@@ -66,7 +66,8 @@ static nb_tensor *gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t
     int64_t shape[NB_MAX_RANK];
     memcpy(shape, src->shape, sizeof shape);
     shape[0] = n;
-    nb_tensor *batch = nb_tape_tensor(tape, dtype, src->rank, shape);
+    /* not zero-filled: every row is written below */
+    nb_tensor *batch = nb__tensor_alloc_for(tape, dtype, src->rank, shape, false);
     if (!batch)
         return NULL;
     int64_t row_size = src->size / src->shape[0];
