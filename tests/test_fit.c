@@ -812,14 +812,16 @@ END_TEST
 
 /* ---- allocation -------------------------------------------------------------------------- */
 
-/* Allocations made by a second one-epoch fit of `batches` batches of 8 (with
- * validation), after a first fit warmed up the tape, optimizer and history. */
-static long allocations_of_a_warm_fit(int64_t batches)
+/* Allocations made by a second one-epoch fit of `batches` batches of
+ * batch_size (with validation) on `threads` threads, after a first fit
+ * warmed up the tape, optimizer, history and the threads' replicas. */
+static long allocations_of_a_warm_fit(int64_t batches, int64_t batch_size, int threads)
 {
     nb_tensor *x, *y;
-    regression_data(batches * 10, &x, &y);
+    regression_data(batches * batch_size * 5 / 4, &x, &y);
+    ck_assert_int_eq(nb_set_num_threads(threads), NB_OK);
     nb_model *model = regression_model(5);
-    nb_fit_options fit = nb_test_quiet_fit(1, 8);
+    nb_fit_options fit = nb_test_quiet_fit(1, batch_size);
     fit.validation_split = 0.2;
     nb_history_free(fit_ok(model, x, y, &fit));
     nb_test_count_allocations();
@@ -829,6 +831,7 @@ static long allocations_of_a_warm_fit(int64_t batches)
     ck_assert_ptr_nonnull(history);
     nb_history_free(history);
     nb_model_free(model);
+    nb_set_num_threads(1);
     nb_tensor_free(x);
     nb_tensor_free(y);
     return counted;
@@ -836,11 +839,17 @@ static long allocations_of_a_warm_fit(int64_t batches)
 
 START_TEST(a_warm_training_step_allocates_nothing)
 {
-    long ten = allocations_of_a_warm_fit(10), fifty = allocations_of_a_warm_fit(50);
-    /* fit allocates per call only: the row order and the history */
-    ck_assert_msg(ten == fifty, "%ld allocations with 10 batches but %ld with 50", ten, fifty);
-    ck_assert_msg(ten <= 4, "%ld allocations in a warm fit: expected only the row order and "
-                  "history", ten);
+    /* batch 8 on one thread; batch 64 on two, which fit splits in halves */
+    for (int threads = 1; threads <= 2; threads++) {
+        int64_t batch = threads == 1 ? 8 : 64;
+        long ten = allocations_of_a_warm_fit(10, batch, threads);
+        long fifty = allocations_of_a_warm_fit(50, batch, threads);
+        /* fit allocates per call only: the row order and the history */
+        ck_assert_msg(ten == fifty, "%d thread(s): %ld allocations with 10 batches but %ld with "
+                      "50", threads, ten, fifty);
+        ck_assert_msg(ten <= 4, "%d thread(s): %ld allocations in a warm fit: expected only the "
+                      "row order and history", threads, ten);
+    }
 }
 END_TEST
 

@@ -3,7 +3,9 @@
  * By default nabla uses malloc/calloc/free. A program (or a test) can install
  * its own functions, for example to count allocations in a training step or to
  * make the n-th allocation fail. Install it before creating any nabla object,
- * and keep it until every object is freed. */
+ * and keep it until every object is freed. With nb_set_num_threads(n > 1)
+ * nabla's threads may call it at the same time, so it must be thread-safe
+ * (the default one is). */
 #ifndef NABLA_ALLOC_H
 #define NABLA_ALLOC_H
 

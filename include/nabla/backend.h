@@ -28,9 +28,12 @@ nb_gemm_backend nb_gemm_backend_in_use(void);
  * With n > 1, large matrix products (split by rows or columns of the
  * result), the optimizer update and large elementwise loops are divided
  * into n contiguous parts, one per thread, with either kernel; OpenBLAS is
- * then kept at one thread of its own. The parts depend only on the sizes
- * and n, so a run is repeatable for a given n; with n = 1 nothing is
- * split. Until it is called, nabla uses one thread and OpenBLAS its own
+ * then kept at one thread of its own. nb_model_fit instead splits a
+ * training step of at least 16 rows per thread by rows, each thread on its
+ * own copy of the model (f32 models whose layer classes have from_config),
+ * so results differ from one thread's by rounding. The parts depend only
+ * on the sizes and n, so a run is repeatable for a given n; with n = 1
+ * nothing is split. Until it is called, nabla uses one thread and OpenBLAS its own
  * default. NB_ERR_ARG for n out of range; NB_ERR_STATE when the system
  * would not start all the threads (the ones that started are used). */
 nb_status nb_set_num_threads(int n);

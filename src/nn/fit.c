@@ -7,7 +7,10 @@
  *
  * With a communicator (nabla/distributed.h) each rank runs these loops on its
  * share of the rows, and the nb__dist_ calls, which do nothing without one,
- * exchange what the ranks must agree on (distributed_internal.h). */
+ * exchange what the ranks must agree on (distributed_internal.h). With
+ * more than one thread a big enough step's rows (this rank's share) are
+ * split across the threads instead, one replica of the model each
+ * (fit_threads.c). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -60,8 +63,8 @@ nb_tensor *nb_model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool t
 
 /* Rows of src onto the tape in `dtype`: rows[0..n) when rows is given, else
  * first .. first + n. */
-static nb_tensor *gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
-                              int64_t first, int64_t n, nb_dtype dtype)
+nb_tensor *nb__gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
+                           int64_t first, int64_t n, nb_dtype dtype)
 {
     int64_t shape[NB_MAX_RANK];
     memcpy(shape, src->shape, sizeof shape);
@@ -155,8 +158,8 @@ static nb_status check_gradients(const nb_model *model)
 
 /* Loss and metrics of one batch; training also runs backward, leaving the
  * gradients in the weights for train_step. */
-static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
-                           running *acc)
+nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
+                        running *acc)
 {
     nb_tape *tape = model->tape;
     bool recording = nb_tape_set_grad_enabled(tape, training);
@@ -201,10 +204,15 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
     nb_tape_reset(model->tape);
     running batch = {0};
     nb_status s = NB_OK;
+    int parts = n > 0 ? nb__thread_parts(model, n) : 1;
+    if (parts > 1) /* this rank's rows split across the threads (fit_threads.c) */
+        s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch);
+    else if (n > 0) {
+        nb_tensor *xb = nb__gather_rows(model->tape, x, rows + first, 0, n, model->dtype);
+        nb_tensor *yb = nb__gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
+        s = xb && yb ? nb__run_batch(model, xb, yb, true, &batch) : nb_last_status();
+    }
     if (n > 0) {
-        nb_tensor *xb = gather_rows(model->tape, x, rows + first, 0, n, model->dtype);
-        nb_tensor *yb = gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
-        s = xb && yb ? run_batch(model, xb, yb, true, &batch) : nb_last_status();
         if (s == NB_OK)
             s = check_gradients(model); /* before the exchange, so the error names the rank */
     }
@@ -229,9 +237,9 @@ static nb_status evaluate_rows(nb_model *model, const nb_tensor *x, const nb_ten
         int64_t count = n_mine - start < batch_size ? n_mine - start : batch_size;
         int64_t row = first + mine + start;
         nb_tape_reset(model->tape);
-        nb_tensor *xb = gather_rows(model->tape, x, NULL, row, count, model->dtype);
-        nb_tensor *yb = gather_rows(model->tape, y, NULL, row, count, model->dtype);
-        s = xb && yb ? run_batch(model, xb, yb, false, acc) : nb_last_status();
+        nb_tensor *xb = nb__gather_rows(model->tape, x, NULL, row, count, model->dtype);
+        nb_tensor *yb = nb__gather_rows(model->tape, y, NULL, row, count, model->dtype);
+        s = xb && yb ? nb__run_batch(model, xb, yb, false, acc) : nb_last_status();
     }
     return nb__dist_sum(model, NULL, s, acc);
 }
@@ -560,7 +568,7 @@ nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_s
     for (int64_t start = mine; s == NB_OK && start < mine + n_mine; start += batch_size) {
         int64_t count = mine + n_mine - start < batch_size ? mine + n_mine - start : batch_size;
         nb_tape_reset(model->tape);
-        nb_tensor *xb = gather_rows(model->tape, x, NULL, start, count, model->dtype);
+        nb_tensor *xb = nb__gather_rows(model->tape, x, NULL, start, count, model->dtype);
         nb_tensor *out = nb__model_forward(model, model->tape, xb, false);
         if (!out)
             s = nb_last_status();

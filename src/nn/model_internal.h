@@ -24,6 +24,7 @@ struct nb_model {
     int n_weights;
     nb_tape *tape;       /* reused by every step of fit, evaluate and predict */
     struct nb_comm *comm; /* ranks to train across (distributed.h); NULL: alone */
+    struct nb__replicas *replicas; /* fit's copies for its threads (fit_threads.c); owned */
 };
 
 /* Sums over the batches of an epoch (fit.c), each batch's values weighted
@@ -40,5 +41,27 @@ nb_status nb__history_append(nb_history *history, const nb_logs *logs);
 
 /* Forward a batch through every layer. */
 nb_tensor *nb__model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool training);
+
+/* fit.c: rows of src onto the tape in `dtype` (rows[0..n) when rows is
+ * given, else first .. first + n); and the loss and metrics of one batch,
+ * added to acc (training also runs backward into the weights' gradients). */
+nb_tensor *nb__gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
+                           int64_t first, int64_t n, nb_dtype dtype);
+nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
+                        nb__batch_sums *acc);
+
+/* fit_threads.c: how many parts to split a training step of n rows into
+ * across nabla's threads; 1 (do not split) with one thread, few rows, an
+ * f64 model or a layer that cannot be copied. May (re)build the replicas. */
+int nb__thread_parts(nb_model *model, int64_t n);
+/* One training step's forward and backward on rows[0..n) in `parts`
+ * contiguous parts, one per thread, each on its own copy of the model:
+ * leaves the gradient of the mean loss over the n rows in the model's
+ * weights and adds the loss and metric sums to batch, as nb__run_batch
+ * does for the whole batch. */
+nb_status nb__run_batch_split(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                              const int64_t *rows, int64_t n, int parts, nb__batch_sums *batch);
+/* Free the replicas (nb_model_free). NULL is ignored. */
+void nb__replicas_free(struct nb__replicas *replicas);
 
 #endif

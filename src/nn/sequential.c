@@ -34,6 +34,7 @@ void nb_model_free(nb_model *model)
     nb_release(model->weights);
     nb_optimizer_free(model->optimizer);
     nb_tape_free(model->tape);
+    nb__replicas_free(model->replicas);
     nb_release(model);
 }
 
