@@ -12,15 +12,36 @@
  * Shuffling and dropout draw from the training RNG, Adam keeps momenta and a
  * step count: a resume that lost any of them would differ. */
 
-static nb_model *resumable_model(void)
+/* How a model differs from the usual one (the restore tests need others). */
+typedef struct variant {
+    int rank;
+    int64_t shape[2];
+    int64_t units;
+    bool without_dropout;
+} variant;
+
+/* Dense(units, relu), Dropout (unless without_dropout), Dense(1) on
+ * samples of `shape` (flattened first when it has two axes), seed 7,
+ * compiled with `optimizer`, mse and mae. */
+static nb_model *model_of(variant v, nb_optimizer *optimizer)
 {
     nb_model *model = nb_sequential();
     nb_model_set_seed(model, 7);
-    nb_model_set_input_shape(model, NB_SHAPE(4));
-    nb_model_add(model, nb_dense(8, NB_RELU));
-    nb_model_add(model, nb_dropout(0.25));
+    nb_model_set_input_shape(model, v.rank, v.shape);
+    if (v.rank == 2)
+        nb_model_add(model, nb_flatten_layer());
+    nb_model_add(model, nb_dense(v.units, NB_RELU));
+    if (!v.without_dropout)
+        nb_model_add(model, nb_dropout(0.25));
     nb_model_add(model, nb_dense(1, NB_LINEAR));
-    return nb_test_compiled(model, nb_adam(0.01, 0.9, 0.999, 1e-7), "mse", "mae");
+    return nb_test_compiled(model, optimizer, "mse", "mae");
+}
+
+static const variant usual = {.rank = 1, .shape = {4}, .units = 8};
+
+static nb_model *resumable_model(void)
+{
+    return model_of(usual, nb_adam(0.01, 0.9, 0.999, 1e-7));
 }
 
 static nb_tensor *x_data, *y_data;
@@ -299,11 +320,9 @@ static void assert_restore_refused(nb_model *saved, bool include_optimizer, nb_m
 START_TEST(test_restore_refuses_other_layers)
 {
     nb_model *target = resumable_model();
-    nb_model *other = nb_sequential();
-    nb_model_set_input_shape(other, NB_SHAPE(4));
-    nb_model_add(other, nb_dense(8, NB_RELU));
-    nb_model_add(other, nb_dense(1, NB_LINEAR));
-    assert_restore_refused(nb_test_compiled(other, nb_adam_default(), "mse", "mae"), true,
+    variant v = usual;
+    v.without_dropout = true;
+    assert_restore_refused(model_of(v, nb_adam_default()), true,
                            target, "the file has 2 layers with 4 weights but the model has 3 "
                            "layers with 4 weights");
     nb_model_free(target);
@@ -313,12 +332,9 @@ END_TEST
 START_TEST(test_restore_refuses_other_shapes)
 {
     nb_model *target = resumable_model();
-    nb_model *other = nb_sequential();
-    nb_model_set_input_shape(other, NB_SHAPE(4));
-    nb_model_add(other, nb_dense(9, NB_RELU));
-    nb_model_add(other, nb_dropout(0.25));
-    nb_model_add(other, nb_dense(1, NB_LINEAR));
-    assert_restore_refused(nb_test_compiled(other, nb_adam_default(), "mse", "mae"), true,
+    variant v = usual;
+    v.units = 9;
+    assert_restore_refused(model_of(v, nb_adam_default()), true,
                            target, "weight 0 ('dense/kernel') is [4, 9] in the file but [4, 8] "
                            "in the model");
     nb_model_free(target);
@@ -337,13 +353,7 @@ END_TEST
 START_TEST(test_restore_refuses_another_optimizer)
 {
     nb_model *target = resumable_model();
-    nb_model *other = nb_sequential();
-    nb_model_set_seed(other, 7);
-    nb_model_set_input_shape(other, NB_SHAPE(4));
-    nb_model_add(other, nb_dense(8, NB_RELU));
-    nb_model_add(other, nb_dropout(0.25));
-    nb_model_add(other, nb_dense(1, NB_LINEAR));
-    assert_restore_refused(nb_test_compiled(other, nb_sgd(0.1, 0.9, false), "mse", "mae"), true,
+    assert_restore_refused(model_of(usual, nb_sgd(0.1, 0.9, false)), true,
                            target, "the file's optimizer is SGD but the model's is Adam");
     nb_model_free(target);
 }
@@ -353,20 +363,8 @@ END_TEST
  * momenta only with momentum > 0. */
 START_TEST(test_restore_refuses_another_state_layout)
 {
-    nb_model *target = nb_sequential();
-    nb_model_set_seed(target, 7);
-    nb_model_set_input_shape(target, NB_SHAPE(4));
-    nb_model_add(target, nb_dense(8, NB_RELU));
-    nb_model_add(target, nb_dropout(0.25));
-    nb_model_add(target, nb_dense(1, NB_LINEAR));
-    nb_test_compiled(target, nb_rmsprop(0.01, 0.9, 0.5, 1e-7), "mse", "mae");
-    nb_model *saved = nb_sequential();
-    nb_model_set_seed(saved, 7);
-    nb_model_set_input_shape(saved, NB_SHAPE(4));
-    nb_model_add(saved, nb_dense(8, NB_RELU));
-    nb_model_add(saved, nb_dropout(0.25));
-    nb_model_add(saved, nb_dense(1, NB_LINEAR));
-    nb_test_compiled(saved, nb_rmsprop(0.01, 0.9, 0, 1e-7), "mse", "mae");
+    nb_model *target = model_of(usual, nb_rmsprop(0.01, 0.9, 0.5, 1e-7));
+    nb_model *saved = model_of(usual, nb_rmsprop(0.01, 0.9, 0, 1e-7));
     nb_fit_options fit = fit_options(1);
     fit_ok(saved, &fit); /* so that the file holds built state */
     const char *path = path_in_dir("rms.safetensors");
@@ -382,14 +380,8 @@ END_TEST
 START_TEST(test_restore_refuses_another_input_shape)
 {
     nb_model *target = resumable_model();
-    nb_model *other = nb_sequential();
-    nb_model_set_seed(other, 7);
-    nb_model_set_input_shape(other, NB_SHAPE(2, 2));
-    nb_model_add(other, nb_flatten_layer());
-    nb_model_add(other, nb_dense(8, NB_RELU));
-    nb_model_add(other, nb_dropout(0.25));
-    nb_model_add(other, nb_dense(1, NB_LINEAR));
-    assert_restore_refused(nb_test_compiled(other, nb_adam_default(), "mse", "mae"), true,
+    variant v = {.rank = 2, .shape = {2, 2}, .units = 8};
+    assert_restore_refused(model_of(v, nb_adam_default()), true,
                            target, "the file's model takes samples of shape [2, 2] but this "
                            "one [4]");
     nb_model_free(target);
