@@ -95,13 +95,13 @@ static nb_status copy_optimizer(nb_model *model, const nb_model *saved, int save
     nb_optimizer *opt = model->optimizer;
     if (saved_state > 0 && nb_optimizer_build(opt, model->n_weights, model->weights) != NB_OK)
         return nb_last_status();
+    /* same_optimizer checked the layout: these copies cannot fail */
     for (int k = 0; k < nb_optimizer_state_count(opt); k++) {
         nb_tensor *dst = nb_optimizer_state(opt, k);
-        size_t bytes = (size_t)dst->size * nb_dtype_size(dst->dtype);
         if (saved_state > 0)
-            memcpy(dst->data, nb_optimizer_state(saved->optimizer, k)->data, bytes);
+            nb_tensor_copy_data(dst, nb_optimizer_state(saved->optimizer, k));
         else
-            memset(dst->data, 0, bytes);
+            nb_tensor_fill(dst, 0);
     }
     return nb_optimizer_set_iterations(opt, nb_optimizer_iterations(saved->optimizer));
 }
@@ -125,10 +125,10 @@ nb_status nb_model_restore(nb_model *model, const char *path)
         s = same_optimizer(model, saved, saved_state, path);
     if (s == NB_OK && model->compiled && model->optimizer)
         s = copy_optimizer(model, saved, saved_state);
+    if (s == NB_OK) /* same_weights checked what this checks again: it cannot fail */
+        s = nb_model_set_weights(model, saved->n_weights,
+                                 (const nb_tensor *const *)saved->weights);
     if (s == NB_OK) {
-        for (int i = 0; i < model->n_weights; i++)
-            memcpy(model->weights[i]->data, saved->weights[i]->data,
-                   (size_t)model->weights[i]->size * nb_dtype_size(model->dtype));
         model->train_rng = saved->train_rng;
         model->epoch = saved->epoch;
     }

@@ -98,25 +98,23 @@ static void destroy_backup(nb_callback *self)
 nb_callback *nb_backup_and_restore(const char *path, int every_epochs, bool delete_at_end)
 {
     const char *fn = "nb_backup_and_restore";
-    if (!path || !path[0]) {
-        nb_error(path ? NB_ERR_ARG : NB_ERR_NULL, "%s: path is %s", fn, path ? "empty" : "NULL");
+    char *copy = nb__callback_path(fn, path);
+    if (!copy)
         return NULL;
-    }
     if (every_epochs < 1) {
+        nb_release(copy);
         nb_error(NB_ERR_ARG, "%s: every_epochs is %d: expected at least 1", fn, every_epochs);
         return NULL;
     }
     nb_callback *cb = nb_alloc_zeroed(sizeof *cb);
     backup *b = nb_alloc_zeroed(sizeof *b);
-    char *copy = nb_alloc(strlen(path) + 1);
-    if (!cb || !b || !copy) {
+    if (!cb || !b) {
         nb_release(cb);
         nb_release(b);
         nb_release(copy);
         nb_error(NB_ERR_NOMEM, "%s: out of memory", fn);
         return NULL;
     }
-    memcpy(copy, path, strlen(path) + 1);
     *b = (backup){.path = copy, .every_epochs = every_epochs, .delete_at_end = delete_at_end,
                   .saved_epoch = -1};
     *cb = (nb_callback){.name = "BackupAndRestore", .state = b,

@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "nabla/model.h"
+#include "nn/model_internal.h"
 #include "nn/monitor.h"
 
 typedef struct early_stopping {
@@ -222,4 +223,19 @@ void nb_callback_free(nb_callback *callback)
 {
     if (callback && callback->destroy)
         callback->destroy(callback);
+}
+
+char *nb__callback_path(const char *fn, const char *path)
+{
+    if (!path || !path[0]) {
+        nb_error(path ? NB_ERR_ARG : NB_ERR_NULL, "%s: path is %s", fn, path ? "empty" : "NULL");
+        return NULL;
+    }
+    size_t bytes = strlen(path) + 1;
+    char *copy = nb_alloc(bytes);
+    if (!copy) {
+        nb_error(NB_ERR_NOMEM, "%s: out of memory", fn);
+        return NULL;
+    }
+    return memcpy(copy, path, bytes);
 }

@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "nabla/distributed.h"
 #include "nabla/model_io.h"
+#include "nn/model_internal.h"
 #include "nn/monitor.h"
 
 typedef struct checkpoint {
@@ -100,26 +101,24 @@ nb_callback *nb_model_checkpoint(const char *path, const char *monitor, bool sav
     const char *fn = "nb_model_checkpoint";
     if (!monitor)
         monitor = "val_loss";
-    if (!path || !path[0]) {
-        nb_error(path ? NB_ERR_ARG : NB_ERR_NULL, "%s: path is %s", fn, path ? "empty" : "NULL");
+    char *copy = nb__callback_path(fn, path);
+    if (!copy)
         return NULL;
-    }
     if (!monitor[0] || strlen(monitor) >= sizeof ((checkpoint *)0)->monitor) {
+        nb_release(copy);
         nb_error(NB_ERR_ARG, "%s: monitor '%s' must have 1 to %zu characters", fn, monitor,
                  sizeof ((checkpoint *)0)->monitor - 1);
         return NULL;
     }
     nb_callback *cb = nb_alloc_zeroed(sizeof *cb);
     checkpoint *cp = nb_alloc_zeroed(sizeof *cp);
-    char *copy = nb_alloc(strlen(path) + 1);
-    if (!cb || !cp || !copy) {
+    if (!cb || !cp) {
         nb_release(cb);
         nb_release(cp);
         nb_release(copy);
         nb_error(NB_ERR_NOMEM, "%s: out of memory", fn);
         return NULL;
     }
-    memcpy(copy, path, strlen(path) + 1);
     *cp = (checkpoint){.path = copy, .save_best_only = save_best_only,
                        .include_optimizer = include_optimizer,
                        .maximize = nb__monitor_maximizes(monitor)};

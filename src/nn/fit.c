@@ -212,10 +212,8 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
         nb_tensor *yb = nb__gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
         s = xb && yb ? nb__run_batch(model, xb, yb, true, &batch) : nb_last_status();
     }
-    if (n > 0) {
-        if (s == NB_OK)
-            s = check_gradients(model); /* before the exchange, so the error names the rank */
-    }
+    if (n > 0 && s == NB_OK)
+        s = check_gradients(model); /* before the exchange, so the error names the rank */
     s = nb__dist_average_gradients(model, s, n, count, &batch);
     if (s == NB_OK) /* after the exchange: a failure waits for the next agreement */
         s = nb__dist_defer(model, nb_optimizer_step(model->optimizer, model->n_weights,

@@ -162,8 +162,7 @@ typedef struct split_step {
 static void copy_weights(nb_model *to, const nb_model *from)
 {
     for (int w = 0; w < from->n_weights; w++)
-        memcpy(to->weights[w]->data, from->weights[w]->data,
-               (size_t)from->weights[w]->size * nb_dtype_size(from->dtype));
+        nb_tensor_copy_data(to->weights[w], from->weights[w]); /* same shapes: cannot fail */
 }
 
 /* Part i's forward and backward, on whichever thread claimed it; it writes

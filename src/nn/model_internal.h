@@ -64,4 +64,9 @@ nb_status nb__run_batch_split(nb_model *model, const nb_tensor *x, const nb_tens
 /* Free the replicas (nb_model_free). NULL is ignored. */
 void nb__replicas_free(struct nb__replicas *replicas);
 
+/* callback.c: a copy of a callback's file path (the caller releases it), or
+ * NULL with an error naming fn: "path is NULL" / "path is empty", or out of
+ * memory. ModelCheckpoint and BackupAndRestore check their paths so. */
+char *nb__callback_path(const char *fn, const char *path);
+
 #endif
