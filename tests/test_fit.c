@@ -1,6 +1,7 @@
 /* Tests for fit, evaluate and predict (src/nn/fit.c), the per-epoch logs and
  * history (src/nn/logs.c) and the progress display (src/nn/progress.c); an
  * integration test trains a small MLP on spirals. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -837,6 +838,72 @@ static long allocations_of_a_warm_fit(int64_t batches, int64_t batch_size, int t
     return counted;
 }
 
+/* ---- subnormal numbers --------------------------------------------------- */
+
+/* True when this thread's arithmetic flushes subnormal results to zero. */
+static bool flushing(void)
+{
+    volatile float tiny = FLT_MIN;
+    tiny = tiny * 0.5f;
+    return tiny == 0;
+}
+
+static nb_status note_flushing(nb_callback *self, nb_model *model, int64_t batch,
+                               const nb_logs *logs)
+{
+    (void)model, (void)batch, (void)logs;
+    *(bool *)self->state = flushing();
+    return NB_OK;
+}
+
+/* Dense(1) with kernel 0.5 and bias 0 on x = FLT_MIN: the output, half the
+ * smallest normal float, is subnormal. fit, evaluate and predict flush it
+ * to zero (nb_set_flush_denormals), and give the caller back IEEE
+ * arithmetic when they return. */
+START_TEST(fit_evaluate_and_predict_flush_subnormals_and_restore_the_callers_mode)
+{
+    if (!nb_flush_denormals())
+        return; /* a CPU nabla cannot set flushing on: nothing to check */
+    nb_model *model = bias_model();
+    nb_tensor_set(nb_model_weight(model, 0), 0, 0.5);
+    nb_tensor *x = nb_tensor_zeros(NB_F32, NB_SHAPE(1, 1));
+    nb_tensor *y = nb_tensor_zeros(NB_F32, NB_SHAPE(1, 1));
+    nb_tensor_set(x, 0, FLT_MIN);
+    const double half_min = FLT_MIN * 0.5;
+
+    nb_tensor *out = nb_model_predict(model, x, 1);
+    ck_assert_double_eq(nb_tensor_get(out, 0), 0);
+    nb_tensor_free(out);
+    nb_logs logs;
+    ck_assert_int_eq(nb_model_evaluate(model, x, y, 1, &logs), NB_OK);
+    ck_assert_double_eq(nb_logs_get(&logs, "mae"), 0);
+    ck_assert(!flushing());
+
+    ck_assert(nb_set_flush_denormals(false));
+    ck_assert(!nb_flush_denormals());
+    out = nb_model_predict(model, x, 1);
+    ck_assert_double_eq(nb_tensor_get(out, 0), half_min);
+    nb_tensor_free(out);
+    ck_assert_int_eq(nb_model_evaluate(model, x, y, 1, &logs), NB_OK);
+    ck_assert_double_eq(nb_logs_get(&logs, "mae"), half_min);
+
+    /* and inside fit, where a callback's code runs in fit's mode */
+    bool seen = true;
+    nb_callback cb = {.name = "flushing", .state = &seen, .on_batch_end = note_flushing};
+    nb_fit_options fit = nb_test_quiet_fit(1, 1);
+    fit.callbacks[0] = &cb;
+    nb_history_free(fit_ok(model, x, y, &fit));
+    ck_assert(!seen);
+    ck_assert(nb_set_flush_denormals(true));
+    nb_history_free(fit_ok(model, x, y, &fit));
+    ck_assert(seen);
+    ck_assert(!flushing());
+    nb_model_free(model);
+    nb_tensor_free(x);
+    nb_tensor_free(y);
+}
+END_TEST
+
 START_TEST(a_warm_training_step_allocates_nothing)
 {
     /* batch 8 on one thread; batch 64 on two, which fit splits in halves */
@@ -942,6 +1009,7 @@ static Suite *fit_suite(void)
     tcase_add_test(tc, predict_errors_name_the_problem);
     suite_add_tcase(s, tc);
     tc = tcase_create("allocation");
+    tcase_add_test(tc, fit_evaluate_and_predict_flush_subnormals_and_restore_the_callers_mode);
     tcase_add_test(tc, a_warm_training_step_allocates_nothing);
     suite_add_tcase(s, tc);
     tc = tcase_create("integration");

@@ -1,11 +1,16 @@
 /* Tests for the GEMM kernels (src/kernels/gemm.c, gemm_portable.inc): the
- * portable kernel against cblas and a plain reference, and the run-time
- * choice of backend. */
+ * portable kernel against cblas and a plain reference, the run-time
+ * choice of backend, and the thread pool (parallel.c, fpenv.c). */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "kernels/fpenv.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 #include "nb_test.h"
 
 /* Every test may switch the backend; the fixture puts it back. */
@@ -392,6 +397,54 @@ START_TEST(threaded_products_repeat_exactly_and_match_one_thread)
 }
 END_TEST
 
+/* Two parts, each recording whether its thread flushes subnormals; the
+ * first to start waits (up to 2 s, polling) until the other has run, so
+ * two threads ran them: the caller and a worker. */
+typedef struct two_parts {
+    atomic_int done;
+    bool flushed[2];
+    pthread_t thread[2];
+} two_parts;
+
+static void record_part(void *ctx, int64_t begin, int64_t end)
+{
+    two_parts *p = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        volatile float tiny = FLT_MIN;
+        tiny = tiny * 0.5f;
+        p->flushed[i] = tiny == 0;
+        p->thread[i] = pthread_self();
+        if (atomic_fetch_add(&p->done, 1) == 0) {
+            time_t give_up = time(NULL) + 2;
+            while (atomic_load(&p->done) < 2 && time(NULL) < give_up)
+                continue;
+        }
+    }
+}
+
+static two_parts run_two_parts(void)
+{
+    two_parts p = {0};
+    nb__parallel_for(2, 1, 1, record_part, &p);
+    ck_assert_int_eq(atomic_load(&p.done), 2);
+    ck_assert_msg(!pthread_equal(p.thread[0], p.thread[1]), "one thread ran both parts");
+    return p;
+}
+
+START_TEST(pool_workers_take_the_callers_floating_point_mode)
+{
+    if (!nb_flush_denormals())
+        return; /* a CPU nabla cannot set flushing on: nothing to check */
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    unsigned saved = nb__fp_enter(); /* flushing, as fit computes */
+    two_parts p = run_two_parts();
+    nb__fp_leave(saved);
+    ck_assert(p.flushed[0] && p.flushed[1]);
+    p = run_two_parts(); /* the worker does not keep the last job's mode */
+    ck_assert(!p.flushed[0] && !p.flushed[1]);
+}
+END_TEST
+
 START_TEST(set_num_threads_rejects_counts_out_of_range)
 {
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
@@ -427,6 +480,7 @@ static Suite *gemm_suite(void)
     tcase_add_checked_fixture(tc, save_backend, restore_backend);
     tcase_add_checked_fixture(tc, NULL, one_thread);
     tcase_add_loop_test(tc, threaded_products_repeat_exactly_and_match_one_thread, 0, 2);
+    tcase_add_test(tc, pool_workers_take_the_callers_floating_point_mode);
     tcase_add_test(tc, set_num_threads_rejects_counts_out_of_range);
     suite_add_tcase(s, tc);
     return s;

@@ -6,7 +6,8 @@
  * the caller and the workers claim parts from it, so the caller goes on to
  * the next part itself when a worker is slow to wake (or not scheduled at
  * all, on a busy machine) instead of waiting for it. Which thread runs a
- * part never changes what the part computes.
+ * part never changes what the part computes: a worker takes the caller's
+ * floating-point control (rounding, flushing of subnormals) for the part.
  *
  * Waiting threads poll for a few tens of microseconds before sleeping on a
  * condition variable: a training step posts several jobs a millisecond and
@@ -18,6 +19,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
+
+#include "kernels/fpenv.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -39,6 +42,7 @@ typedef struct job {
     nb__range_fn fn;
     void *ctx;
     int parts;
+    unsigned fp_control; /* the caller's (nb__fp_control) */
     int64_t bounds[NB_MAX_THREADS + 1]; /* part i is [bounds[i], bounds[i + 1]) */
 } job;
 
@@ -52,6 +56,7 @@ static struct {
     atomic_bool stop;
     job job; /* written only while no part of the previous job is running */
     atomic_int n_threads; /* the caller plus n_threads - 1 workers */
+    uint64_t start_gen;   /* the job generation when the workers were started */
     pthread_t workers[NB_MAX_THREADS];
 } pool = {
     .dispatch = PTHREAD_MUTEX_INITIALIZER,
@@ -114,8 +119,10 @@ static void run_parts(uint64_t gen)
     while ((part = claim(gen)) >= 0) {
         const job *j = &pool.job;
         int parts = j->parts; /* the caller may post the next job once this part counts */
-        if (j->bounds[part] < j->bounds[part + 1])
+        if (j->bounds[part] < j->bounds[part + 1]) {
+            nb__fp_set_control(j->fp_control);
             j->fn(j->ctx, j->bounds[part], j->bounds[part + 1]);
+        }
         if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == parts) {
             pthread_mutex_lock(&pool.mu);
             pthread_cond_signal(&pool.done);
@@ -127,7 +134,9 @@ static void run_parts(uint64_t gen)
 static void *worker_main(void *arg)
 {
     (void)arg;
-    uint64_t seen = STATE_GEN(atomic_load(&pool.state));
+    /* not the generation now: a job posted before this thread got here
+     * would be taken for one already seen, and its parts left to others */
+    uint64_t seen = pool.start_gen;
     for (;;) {
         if (!spin_until(new_job_or_stop, &seen)) {
             pthread_mutex_lock(&pool.mu);
@@ -173,6 +182,7 @@ int nb__pool_resize(int n)
     pthread_mutex_lock(&pool.dispatch);
     if (n != atomic_load(&pool.n_threads)) {
         stop_workers();
+        pool.start_gen = STATE_GEN(atomic_load(&pool.state));
         int started = 1;
         while (started < n &&
                pthread_create(&pool.workers[started], NULL, worker_main, NULL) == 0)
@@ -229,7 +239,7 @@ void nb__parallel_for(int64_t n, int64_t grain, int64_t align, nb__range_fn fn, 
         fn(ctx, 0, n);
         return;
     }
-    job j = {.fn = fn, .ctx = ctx};
+    job j = {.fn = fn, .ctx = ctx, .fp_control = nb__fp_control()};
     j.parts = split(n, grain, align, threads, j.bounds);
     /* busy (nested call, or another user thread): same parts, this thread */
     if (j.parts == 1 || pthread_mutex_trylock(&pool.dispatch) != 0) {

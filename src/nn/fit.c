@@ -10,11 +10,13 @@
  * exchange what the ranks must agree on (distributed_internal.h). With
  * more than one thread a big enough step's rows (this rank's share) are
  * split across the threads instead, one replica of the model each
- * (fit_threads.c). */
+ * (fit_threads.c). All three run with subnormal numbers flushed to zero
+ * (kernels/fpenv.c), as Keras does. */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
+#include "kernels/fpenv.h"
 #include "nn/distributed_internal.h"
 #include "nn/model_internal.h"
 #include "nn/progress.h"
@@ -460,8 +462,8 @@ static nb_status end_epoch_on_every_rank(nb_model *model, int epoch, nb_status s
     return nb__dist_agree(model, where, s, 0, NULL, NULL);
 }
 
-nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                         const nb_fit_options *options)
+static nb_history *fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                       const nb_fit_options *options)
 {
     nb_fit_options defaults = nb_fit_defaults();
     const nb_fit_options *o = options ? options : &defaults;
@@ -515,8 +517,8 @@ nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y
 /* What the ranks compare to find that they hold different models. */
 #define WEIGHTS_HASH "the weights (a hash of them: fit, or loading one file, makes them equal)"
 
-nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                            int64_t batch_size, nb_logs *logs)
+static nb_status evaluate(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                         int64_t batch_size, nb_logs *logs)
 {
     const char *fn = "nb_model_evaluate";
     nb_status s = logs ? check_xy(fn, model, x, y, batch_size)
@@ -537,7 +539,7 @@ nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor
     return NB_OK;
 }
 
-nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_size)
+static nb_tensor *predict(nb_model *model, const nb_tensor *x, int64_t batch_size)
 {
     const char *fn = "nb_model_predict";
     if (batch_size == 0)
@@ -581,5 +583,33 @@ nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_s
         nb_tensor_free(result);
         return NULL;
     }
+    return result;
+}
+
+/* ---- the entry points: computing with subnormals flushed (fpenv.c) ----- */
+
+nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                         const nb_fit_options *options)
+{
+    unsigned saved = nb__fp_enter();
+    nb_history *history = fit(model, x, y, options);
+    nb__fp_leave(saved);
+    return history;
+}
+
+nb_status nb_model_evaluate(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                            int64_t batch_size, nb_logs *logs)
+{
+    unsigned saved = nb__fp_enter();
+    nb_status s = evaluate(model, x, y, batch_size, logs);
+    nb__fp_leave(saved);
+    return s;
+}
+
+nb_tensor *nb_model_predict(nb_model *model, const nb_tensor *x, int64_t batch_size)
+{
+    unsigned saved = nb__fp_enter();
+    nb_tensor *result = predict(model, x, batch_size);
+    nb__fp_leave(saved);
     return result;
 }
