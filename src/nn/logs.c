@@ -1,6 +1,5 @@
 /* Named log values and the per-epoch history. */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "nn/model_internal.h"
@@ -13,12 +12,23 @@ double nb_logs_get(const nb_logs *logs, const char *name)
     return NAN;
 }
 
-/* Append name = value (names longer than the slot are cut). */
+/* Copy s to dst + at, cut to the slot of `size` bytes; the new end. */
+static size_t append(char *dst, size_t at, size_t size, const char *s)
+{
+    while (*s && at + 1 < size)
+        dst[at++] = *s++;
+    dst[at] = '\0';
+    return at;
+}
+
+/* Append name = value (names longer than the slot are cut). fit calls this
+ * on every step, so it copies instead of formatting. */
 void nb__logs_put(nb_logs *logs, const char *prefix, const char *name, double value)
 {
     if (logs->n == NB_LOGS_MAX)
         return;
-    snprintf(logs->names[logs->n], sizeof logs->names[0], "%s%s", prefix, name);
+    char *slot = logs->names[logs->n];
+    append(slot, append(slot, 0, sizeof logs->names[0], prefix), sizeof logs->names[0], name);
     logs->values[logs->n++] = value;
 }
 
