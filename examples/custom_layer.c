@@ -283,7 +283,7 @@ typedef struct options {
 static bool parse_options(int argc, char **argv, options *o)
 {
     *o = (options){.epochs = 40, .units = 24, .seed = 1, .save = NULL};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         errno = 0;
@@ -307,7 +307,6 @@ static bool parse_options(int argc, char **argv, options *o)
                             "defaults: --epochs 40 --units 24 --seed 1\n", flag);
             return false;
         }
-        i++;
     }
     return true;
 }

@@ -31,7 +31,7 @@ typedef struct options {
 static bool parse_args(int argc, char **argv, options *o)
 {
     *o = (options){NULL, NULL, 1000, 9000, 0, 1e-5};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         errno = 0;
@@ -56,7 +56,6 @@ static bool parse_args(int argc, char **argv, options *o)
                             "[--seed N] [--save FILE]\n", arg);
             return false;
         }
-        i++;
     }
     return true;
 }
