@@ -57,6 +57,9 @@ field() { # field NAME FILE: the value after "NAME: "
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC')"
+# OpenBLAS picks its kernels for the CPU unless this says otherwise; it
+# applies to nabla and PyTorch alike (docs/performance.md)
+echo "OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-unset}"
 echo "load at start:$(uptime | sed 's/.*load average:/ /')"
 printf '%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %-14s %s\n' batch threads nabla_s torch_s \
     ratio nabla_acc torch_acc nabla_MB "nabla_GFLOP/s" portable_s

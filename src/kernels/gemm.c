@@ -64,11 +64,26 @@ nb_status nb_set_num_threads(int n)
 
 int nb_num_threads(void) { return nb__num_threads(); }
 
+/* Which of OpenBLAS's kernels run: it picks them for the CPU when it loads,
+ * unless OPENBLAS_CORETYPE names others; docs/performance.md shows what the
+ * choice is worth. */
+static const char *blas_kernels(void)
+{
+#if NB_HAVE_OPENBLAS_THREADS
+    static char kernels[64];
+    snprintf(kernels, sizeof kernels, " (OpenBLAS %s kernels)", openblas_get_corename());
+    return kernels;
+#else
+    return "";
+#endif
+}
+
 const char *nb_build_info(void)
 {
-    static char info[160];
-    snprintf(info, sizeof info, "nabla %s, gemm: %s, plplot: %s, zlib: %s", NB_VERSION,
-             backend == NB_GEMM_BLAS ? "cblas" : "portable", NB_HAVE_PLPLOT ? "yes" : "no",
+    static char info[192];
+    snprintf(info, sizeof info, "nabla %s, gemm: %s%s, plplot: %s, zlib: %s", NB_VERSION,
+             backend == NB_GEMM_BLAS ? "cblas" : "portable",
+             backend == NB_GEMM_BLAS ? blas_kernels() : "", NB_HAVE_PLPLOT ? "yes" : "no",
              NB_HAVE_ZLIB ? "yes" : "no");
     return info;
 }
