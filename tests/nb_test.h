@@ -113,6 +113,16 @@ nb_model *nb_test_compiled(nb_model *model, nb_optimizer *optimizer, const char 
 /* nb_fit_defaults with epochs, batch_size and verbose 0. */
 nb_fit_options nb_test_quiet_fit(int epochs, int64_t batch_size);
 
+/* True when this thread's arithmetic now flushes subnormal results to zero
+ * (FLT_MIN / 2 comes out 0). */
+bool nb_test_flushing(void);
+
+/* True when nabla's flushing of subnormals takes effect here: it is on
+ * (nb_flush_denormals) and the CPU honours it. valgrind does not emulate
+ * FTZ and DAZ, so under valgrind this is false and the tests of flushing
+ * have nothing to check. */
+bool nb_test_can_flush(void);
+
 /* Whether a and b have as many weights, of the same sizes and bytes. */
 bool nb_test_same_weights(const nb_model *a, const nb_model *b);
 

@@ -3,11 +3,13 @@
  * small-model plumbing, temporary directories and PNG headers. Linked into
  * every test executable (tests/meson.build). */
 #include <dirent.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "kernels/fpenv.h"
 #include "nb_test.h"
 
 /* ---- tensors ------------------------------------------------------------------------------ */
@@ -225,4 +227,21 @@ bool nb_test_png_size(const char *path, uint32_t *width, uint32_t *height)
     *width = be32(head + 16);
     *height = be32(head + 20);
     return true;
+}
+
+bool nb_test_flushing(void)
+{
+    volatile float tiny = FLT_MIN;
+    tiny = tiny * 0.5f;
+    return tiny == 0;
+}
+
+bool nb_test_can_flush(void)
+{
+    if (!nb_flush_denormals())
+        return false;
+    unsigned saved = nb__fp_enter();
+    bool flushed = nb_test_flushing();
+    nb__fp_leave(saved);
+    return flushed;
 }
