@@ -11,6 +11,14 @@
 #include "nabla/tape.h"
 #include "nabla/tensor.h"
 
+/* ---- errors (src/base/error.c) ------------------------------------------ */
+
+/* Put context in front of the last error: its message becomes "<fmt...>:
+ * <the message it had>" and its status `status`; returns status. For a
+ * caller that reports a failure of something it called under its own name. */
+nb_status nb__error_context(nb_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---- arena (src/base/arena.c) ------------------------------------------ */
 
 /* A list of blocks. Rewinding keeps every block, so a loop that allocates the

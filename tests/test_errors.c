@@ -194,8 +194,8 @@ START_TEST(sparse_ce_label_out_of_range)
     nb_tensor_free(nb_loss_sparse_categorical_crossentropy(NULL, p, l));
     nb_tensor_free(p);
     nb_tensor_free(l);
-    EXPECT(NB_ERR_ARG,
-           "nb_one_hot: label 3 at index 1 is not a class index: expected an integer in [0, 3)");
+    EXPECT(NB_ERR_ARG, "nb_loss_sparse_categorical_crossentropy: nb_one_hot: label 3 at index 1 "
+                       "is not a class index: expected an integer in [0, 3)");
 }
 END_TEST
 

@@ -3,6 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
 
 static _Thread_local nb_status last_status = NB_OK;
 static _Thread_local char last_message[512];
@@ -40,6 +43,24 @@ nb_status nb_error(nb_status status, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
+    last_status = status;
+    return status;
+}
+
+nb_status nb__error_context(nb_status status, const char *fmt, ...)
+{
+    char cause[sizeof last_message]; /* copied first: it is overwritten below */
+    snprintf(cause, sizeof cause, "%s", last_message);
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, args);
+    va_end(args);
+    size_t at = strlen(last_message); /* then ": " and the cause, cut to fit */
+    const char *tail[] = {": ", cause};
+    for (int t = 0; t < 2; t++)
+        for (const char *c = tail[t]; *c && at + 1 < sizeof last_message; c++)
+            last_message[at++] = *c;
+    last_message[at] = '\0';
     last_status = status;
     return status;
 }

@@ -115,11 +115,8 @@ nb_status nb_model_restore(nb_model *model, const char *path)
                         "nb_model_build) before restoring into it", fn);
     int saved_state = -1;
     nb_model *saved = nb__model_load(path, &saved_state);
-    if (!saved) {
-        char cause[512];
-        snprintf(cause, sizeof cause, "%s", nb_last_error());
-        return nb_error(nb_last_status(), "%s: %s", fn, cause);
-    }
+    if (!saved)
+        return nb__error_context(nb_last_status(), "%s", fn);
     nb_status s = same_weights(model, saved, path);
     if (s == NB_OK)
         s = same_optimizer(model, saved, saved_state, path);

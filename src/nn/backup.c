@@ -30,11 +30,8 @@ static nb_status save_backup(backup *b, const nb_model *model)
      * weights are the same, and rank 0's training RNG is the one they share */
     nb_status s = nb_comm_rank(nb_model_comm(model)) == 0 ? nb_model_save(model, b->path, true)
                                                           : NB_OK;
-    if (s != NB_OK) {
-        char cause[512];
-        snprintf(cause, sizeof cause, "%s", nb_last_error());
-        return nb_error(s, "nb_backup_and_restore: saving the backup: %s", cause);
-    }
+    if (s != NB_OK)
+        return nb__error_context(s, "nb_backup_and_restore: saving the backup");
     b->saved_epoch = model->epoch;
     return NB_OK;
 }
@@ -51,12 +48,9 @@ static nb_status on_train_begin(nb_callback *self, nb_model *model)
     if (probe)
         fclose(probe);
     nb_status s = nb_model_restore(model, b->path); /* reports an unreadable file too */
-    if (s != NB_OK) {
-        char cause[512];
-        snprintf(cause, sizeof cause, "%s", nb_last_error());
-        return nb_error(s, "nb_backup_and_restore: restoring the backup (delete '%s' to start "
-                        "afresh): %s", b->path, cause);
-    }
+    if (s != NB_OK)
+        return nb__error_context(s, "nb_backup_and_restore: restoring the backup (delete '%s' "
+                                 "to start afresh)", b->path);
     b->saved_epoch = model->epoch;
     model->resume_epoch = model->epoch;
     return NB_OK;

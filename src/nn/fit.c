@@ -339,14 +339,10 @@ static nb_status call_batch_callbacks(fit_run *run, int64_t batch, const nb_logs
     return NB_OK;
 }
 
-/* Prefix the last error's message with "nb_model_fit: <where>: ". The
- * message is copied first: formatting the error buffer into itself would
- * overwrite it while it is read. */
+/* Prefix the last error's message with "nb_model_fit: <where>: ". */
 static nb_status with_context(nb_status s, const char *where)
 {
-    char cause[512];
-    snprintf(cause, sizeof cause, "%s", nb_last_error());
-    return nb_error(s, "nb_model_fit: %s: %s", where, cause);
+    return nb__error_context(s, "nb_model_fit: %s", where);
 }
 
 static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)

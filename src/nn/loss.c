@@ -189,7 +189,10 @@ nb_tensor *nb_loss_sparse_categorical_crossentropy(nb_tape *tape, nb_tensor *pro
     const char *fn = "nb_loss_sparse_categorical_crossentropy";
     if (nb__check_labels(fn, "probs", probs, labels) != NB_OK)
         return NULL;
-    return nb__compose(tape, sparse_cce_body, probs, labels);
+    nb_tensor *loss = nb__compose(tape, sparse_cce_body, probs, labels);
+    if (!loss) /* nb_one_hot finds a label out of range: say whose labels */
+        nb__error_context(nb_last_status(), "%s", fn);
+    return loss;
 }
 
 nb_tensor *nb_loss_binary_crossentropy(nb_tape *tape, nb_tensor *probs, nb_tensor *target)
