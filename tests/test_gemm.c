@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -443,6 +444,39 @@ START_TEST(pool_workers_take_the_callers_floating_point_mode)
 }
 END_TEST
 
+/* Each part tries to change the thread count, as a layer's forward might
+ * during a split training step; each gets an error instead of waiting for
+ * the job it is part of. */
+typedef struct resize_attempt {
+    nb_status status[2];
+    char message[2][256];
+} resize_attempt;
+
+static void try_resize(void *ctx, int64_t begin, int64_t end)
+{
+    resize_attempt *a = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        a->status[i] = nb_set_num_threads(1);
+        snprintf(a->message[i], sizeof a->message[i], "%s", nb_last_error());
+    }
+}
+
+START_TEST(set_num_threads_from_inside_a_part_is_an_error)
+{
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    resize_attempt a = {{NB_OK, NB_OK}, {"", ""}};
+    nb__parallel_for(2, 1, 1, try_resize, &a);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(a.status[i], NB_ERR_STATE);
+        ck_assert_str_eq(a.message[i], "nb_set_num_threads: called from code that runs on "
+                         "nabla's threads (a layer's forward in a split training step): change "
+                         "the thread count between computations");
+    }
+    ck_assert_int_eq(nb_num_threads(), 2);
+    ck_assert_int_eq(nb_set_num_threads(1), NB_OK); /* and between computations it works */
+}
+END_TEST
+
 START_TEST(set_num_threads_rejects_counts_out_of_range)
 {
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
@@ -479,6 +513,7 @@ static Suite *gemm_suite(void)
     tcase_add_checked_fixture(tc, NULL, one_thread);
     tcase_add_loop_test(tc, threaded_products_repeat_exactly_and_match_one_thread, 0, 2);
     tcase_add_test(tc, pool_workers_take_the_callers_floating_point_mode);
+    tcase_add_test(tc, set_num_threads_from_inside_a_part_is_an_error);
     tcase_add_test(tc, set_num_threads_rejects_counts_out_of_range);
     suite_add_tcase(s, tc);
     return s;

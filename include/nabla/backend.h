@@ -35,7 +35,9 @@ nb_gemm_backend nb_gemm_backend_in_use(void);
  * on the sizes and n, so a run is repeatable for a given n; with n = 1
  * nothing is split. Until it is called, nabla uses one thread and OpenBLAS its own
  * default. NB_ERR_ARG for n out of range; NB_ERR_STATE when the system
- * would not start all the threads (the ones that started are used). */
+ * would not start all the threads (the ones that started are used), or
+ * when called from code nabla runs on its threads (a layer's forward in a
+ * split training step), where changing the pool would wait for itself. */
 nb_status nb_set_num_threads(int n);
 
 /* The thread count nb_set_num_threads reached (1 before any call). */

@@ -50,6 +50,10 @@ nb_status nb_set_num_threads(int n)
     if (n < 1 || n > NB_MAX_THREADS)
         return nb_error(NB_ERR_ARG, "nb_set_num_threads: n is %d: expected 1 to %d", n,
                         NB_MAX_THREADS);
+    if (nb__in_parallel_part()) /* resizing would wait for the job it is part of */
+        return nb_error(NB_ERR_STATE, "nb_set_num_threads: called from code that runs on "
+                        "nabla's threads (a layer's forward in a split training step): change "
+                        "the thread count between computations");
 #if NB_HAVE_OPENBLAS_THREADS
     /* nabla splits the products itself (see gemm below), so OpenBLAS's
      * own threads would only compete with the pool's */

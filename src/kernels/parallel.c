@@ -68,6 +68,22 @@ static struct {
 
 int nb__num_threads(void) { return atomic_load(&pool.n_threads); }
 
+/* Set while this thread runs a part (run_part). */
+static _Thread_local bool in_part;
+
+bool nb__in_parallel_part(void) { return in_part; }
+
+static void run_part(const job *j, int part)
+{
+    if (j->bounds[part] < j->bounds[part + 1]) {
+        bool outer = in_part; /* true in a nested call, run inside a part */
+        nb__fp_set_control(j->fp_control);
+        in_part = true;
+        j->fn(j->ctx, j->bounds[part], j->bounds[part + 1]);
+        in_part = outer;
+    }
+}
+
 static int64_t now_ns(void)
 {
     struct timespec t;
@@ -119,10 +135,7 @@ static void run_parts(uint64_t gen)
     while ((part = claim(gen)) >= 0) {
         const job *j = &pool.job;
         int parts = j->parts; /* the caller may post the next job once this part counts */
-        if (j->bounds[part] < j->bounds[part + 1]) {
-            nb__fp_set_control(j->fp_control);
-            j->fn(j->ctx, j->bounds[part], j->bounds[part + 1]);
-        }
+        run_part(j, part);
         if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == parts) {
             pthread_mutex_lock(&pool.mu);
             pthread_cond_signal(&pool.done);
@@ -213,8 +226,7 @@ static int split(int64_t n, int64_t grain, int64_t align, int threads, int64_t *
 static void run_serially(const job *j)
 {
     for (int i = 0; i < j->parts; i++)
-        if (j->bounds[i] < j->bounds[i + 1])
-            j->fn(j->ctx, j->bounds[i], j->bounds[i + 1]);
+        run_part(j, i);
 }
 
 /* Publish job j as the next generation and wake sleeping workers. */

@@ -6,6 +6,7 @@
 #ifndef NABLA_KERNELS_PARALLEL_H
 #define NABLA_KERNELS_PARALLEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NB_MAX_THREADS 64
@@ -19,6 +20,10 @@ int nb__num_threads(void);
 /* Start or stop workers so that the pool has n threads (the caller counts as
  * one); returns the count it reached (fewer if a thread could not start). */
 int nb__pool_resize(int n);
+
+/* True on a thread while it runs a part of nb__parallel_for's work (the
+ * pool cannot be resized from there: the job holds it). */
+bool nb__in_parallel_part(void);
 
 /* Call fn on parts of [0, n): as many parts as threads, but no part smaller
  * than `grain` items, and part boundaries at multiples of `align`. The
