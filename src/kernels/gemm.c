@@ -73,7 +73,7 @@ int nb_num_threads(void) { return nb__num_threads(); }
  * choice is worth. */
 static const char *blas_kernels(void)
 {
-#if NB_HAVE_OPENBLAS_THREADS
+#if NB_HAVE_OPENBLAS_CORENAME
     static char kernels[64];
     snprintf(kernels, sizeof kernels, " (OpenBLAS %s kernels)", openblas_get_corename());
     return kernels;
