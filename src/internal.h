@@ -14,8 +14,10 @@
 /* ---- errors (src/base/error.c) ------------------------------------------ */
 
 /* Put context in front of the last error: its message becomes "<fmt...>:
- * <the message it had>" and its status `status`; returns status. For a
- * caller that reports a failure of something it called under its own name. */
+ * <the message it had>" (just the context when it had none) and its status
+ * `status`; returns status. For a caller that reports a failure of
+ * something it called under its own name. The arguments must not point
+ * into nb_last_error()'s buffer, which this rewrites. */
 nb_status nb__error_context(nb_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

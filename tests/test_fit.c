@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels/fpenv.h"
 #include "nb_test.h"
 #include "nn/progress.h"
 
@@ -890,6 +891,13 @@ START_TEST(fit_evaluate_and_predict_flush_subnormals_and_restore_the_callers_mod
     nb_history_free(fit_ok(model, x, y, &fit));
     ck_assert(seen);
     ck_assert(!nb_test_flushing());
+
+    /* a caller that flushes itself keeps flushing */
+    unsigned saved = nb__fp_enter();
+    nb_tensor_free(nb_model_predict(model, x, 1));
+    ck_assert(nb_test_flushing());
+    nb__fp_leave(saved);
+    ck_assert(!nb_test_flushing());
     nb_model_free(model);
     nb_tensor_free(x);
     nb_tensor_free(y);
@@ -1000,8 +1008,10 @@ static Suite *fit_suite(void)
     tcase_add_test(tc, predict_on_a_bigger_model_agrees_across_batch_sizes);
     tcase_add_test(tc, predict_errors_name_the_problem);
     suite_add_tcase(s, tc);
-    tc = tcase_create("allocation");
+    tc = tcase_create("subnormals");
     tcase_add_test(tc, fit_evaluate_and_predict_flush_subnormals_and_restore_the_callers_mode);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("allocation");
     tcase_add_test(tc, a_warm_training_step_allocates_nothing);
     suite_add_tcase(s, tc);
     tc = tcase_create("integration");

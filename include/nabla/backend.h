@@ -46,14 +46,16 @@ int nb_num_threads(void);
 /* Whether nb_model_fit, nb_model_evaluate and nb_model_predict flush
  * subnormal ("denormal") numbers to zero while they run, as TensorFlow does
  * for Keras: operations on them are slow on many CPUs, and training makes
- * them steadily. On by default where nabla can set it (x86 with SSE: FTZ
- * and DAZ; 64-bit Arm: FZ). The caller's mode is restored when those
- * functions return, so gradient checks and other calls keep IEEE
- * arithmetic; a callback's code runs in the flushed mode. A process-wide
- * setting, like nb_set_num_threads. As torch.set_flush_denormal, returns
- * false (and leaves flushing off) when asked to flush on a CPU where nabla
- * cannot. OpenBLAS's own threads (used only before nb_set_num_threads is
- * called) keep their mode. */
+ * them steadily. On by default where nabla can set it (x86 with SSE2
+ * maths: FTZ and DAZ; 64-bit Arm: FZ). The caller's mode is restored when
+ * those functions return, so gradient checks and other calls, such as a
+ * loop of your own around nb_model_forward, keep IEEE arithmetic (their
+ * results can then differ from predict's where values are subnormal); a
+ * callback's code runs in the flushed mode. A process-wide setting, like
+ * nb_set_num_threads. As torch.set_flush_denormal, returns false (and
+ * leaves flushing off) when asked to flush on a CPU where nabla cannot. A
+ * BLAS's own threads (OpenBLAS's are used only before nb_set_num_threads
+ * is called) keep their mode. */
 bool nb_set_flush_denormals(bool on);
 bool nb_flush_denormals(void);
 

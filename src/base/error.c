@@ -57,7 +57,7 @@ nb_status nb__error_context(nb_status status, const char *fmt, ...)
     va_end(args);
     size_t at = strlen(last_message); /* then ": " and the cause, cut to fit */
     const char *tail[] = {": ", cause};
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < 2 && cause[0]; t++)
         for (const char *c = tail[t]; *c && at + 1 < sizeof last_message; c++)
             last_message[at++] = *c;
     last_message[at] = '\0';

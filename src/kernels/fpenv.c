@@ -19,7 +19,9 @@
 
 #include "nabla/backend.h"
 
-#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+/* x86 only when the compiler does float and double maths in SSE (x87
+ * maths ignores MXCSR): always on x86-64 unless told otherwise */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2_MATH__)
 #include <xmmintrin.h>
 #define FLUSH_BITS 0x8040u   /* MXCSR: FTZ (bit 15) and DAZ (bit 6) */
 #define CONTROL_BITS 0xffc0u /* MXCSR bits 6 to 15; bits 0 to 5 are flags */

@@ -15,8 +15,9 @@ void nb__fp_set_control(unsigned control);
  * Returns what nb__fp_leave needs to restore the caller's mode. */
 unsigned nb__fp_enter(void);
 
-/* Restore the flushing mode saved by nb__fp_enter (exception flags raised
- * meanwhile are kept, as a caller testing them would expect). */
+/* Restore the flushing mode saved by nb__fp_enter. Exception flags this
+ * thread raised meanwhile are kept, as a caller testing them would expect;
+ * those raised on the pool's workers stay there. */
 void nb__fp_leave(unsigned saved);
 
 #endif

@@ -68,19 +68,24 @@ static struct {
 
 int nb__num_threads(void) { return atomic_load(&pool.n_threads); }
 
-/* Set while this thread runs a part (run_part). */
+/* Set while this thread runs work of nb__parallel_for's (run_range). */
 static _Thread_local bool in_part;
 
 bool nb__in_parallel_part(void) { return in_part; }
 
+static void run_range(nb__range_fn fn, void *ctx, int64_t begin, int64_t end)
+{
+    bool outer = in_part; /* true in a nested call, made inside a part */
+    in_part = true;
+    fn(ctx, begin, end);
+    in_part = outer;
+}
+
 static void run_part(const job *j, int part)
 {
     if (j->bounds[part] < j->bounds[part + 1]) {
-        bool outer = in_part; /* true in a nested call, run inside a part */
         nb__fp_set_control(j->fp_control);
-        in_part = true;
-        j->fn(j->ctx, j->bounds[part], j->bounds[part + 1]);
-        in_part = outer;
+        run_range(j->fn, j->ctx, j->bounds[part], j->bounds[part + 1]);
     }
 }
 
@@ -248,7 +253,7 @@ void nb__parallel_for(int64_t n, int64_t grain, int64_t align, nb__range_fn fn, 
         return;
     int threads = atomic_load(&pool.n_threads);
     if (threads == 1 || n < 2 * grain) {
-        fn(ctx, 0, n);
+        run_range(fn, ctx, 0, n);
         return;
     }
     job j = {.fn = fn, .ctx = ctx, .fp_control = nb__fp_control()};
