@@ -433,6 +433,37 @@ START_TEST(add_after_build)
 }
 END_TEST
 
+/* a layer added to a second model */
+START_TEST(add_layer_of_another_model)
+{
+    nb_clear_error();
+    nb_model *a = nb_sequential(), *b = nb_sequential();
+    nb_layer *dense = nb_dense(1, NB_LINEAR);
+    ck_assert_int_eq(nb_model_add(a, dense), NB_OK);
+    nb_model_add(b, dense);
+    nb_model_free(b);
+    nb_model_free(a);
+    EXPECT(NB_ERR_ARG, "nb_model_add: layer 'dense' is already in another model: create a new "
+                       "layer for every position");
+}
+END_TEST
+
+/* two layers given the same name */
+START_TEST(add_layer_with_a_name_taken)
+{
+    nb_clear_error();
+    nb_model *m = nb_sequential();
+    nb_layer *first = nb_dense(1, NB_LINEAR), *second = nb_dense(1, NB_LINEAR);
+    snprintf(first->name, sizeof first->name, "head");
+    snprintf(second->name, sizeof second->name, "head");
+    nb_model_add(m, first);
+    nb_model_add(m, second);
+    nb_model_free(m);
+    EXPECT(NB_ERR_ARG, "nb_model_add: a layer named 'head' is already in this model: layer "
+                       "names must be unique (they name the weights in saved files)");
+}
+END_TEST
+
 /* the input shape set after the model is built */
 START_TEST(set_input_after_build)
 {
@@ -765,6 +796,8 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, predict_before_build);
     tcase_add_test(tc, fit_before_compile);
     tcase_add_test(tc, add_after_build);
+    tcase_add_test(tc, add_layer_of_another_model);
+    tcase_add_test(tc, add_layer_with_a_name_taken);
     tcase_add_test(tc, set_input_after_build);
     tcase_add_test(tc, fit_batch_zero);
     tcase_add_test(tc, fit_epochs_zero);

@@ -272,6 +272,38 @@ START_TEST(add_of_a_layer_already_in_the_model_is_refused)
 }
 END_TEST
 
+START_TEST(add_of_a_layer_in_another_model_is_refused_and_freed_once)
+{
+    nb_model *a = nb_sequential(), *b = nb_sequential();
+    nb_layer *dense = nb_dense(4, NB_RELU);
+    ck_assert_int_eq(nb_model_add(a, dense), NB_OK);
+    ck_assert_int_eq(nb_model_add(b, dense), NB_ERR_ARG);
+    ck_assert_error_contains("nb_model_add: layer 'dense' is already in another model");
+    ck_assert_int_eq(nb_model_layer_count(b), 0);
+    ck_assert_int_eq(nb_model_layer_count(a), 1);
+    nb_model_free(b);
+    nb_model_free(a); /* frees the layer, once (the sanitizers would say) */
+}
+END_TEST
+
+/* Auto-names skip names given by hand: a Dense named "dense_1" by hand,
+ * then three Dense, are dense_1, dense, dense_2, dense_3 (counting the
+ * Dense layers would name the second one dense_1 too). */
+START_TEST(auto_names_skip_names_given_by_hand)
+{
+    nb_model *model = nb_sequential();
+    nb_layer *named = nb_dense(2, NB_RELU);
+    snprintf(named->name, sizeof named->name, "dense_1");
+    ck_assert_int_eq(nb_model_add(model, named), NB_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(nb_model_add(model, nb_dense(2, NB_RELU)), NB_OK);
+    const char *expected[] = {"dense_1", "dense", "dense_2", "dense_3"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_str_eq(nb_model_layer(model, i)->name, expected[i]);
+    nb_model_free(model);
+}
+END_TEST
+
 START_TEST(add_of_a_layer_built_elsewhere_is_refused)
 {
     nb_model *model = nb_sequential();
@@ -592,6 +624,8 @@ static Suite *sequential_suite(void)
     tcase_add_test(tc, add_of_a_failed_constructor_keeps_its_message);
     tcase_add_test(tc, add_of_a_layer_already_in_the_model_is_refused);
     tcase_add_test(tc, add_of_a_layer_built_elsewhere_is_refused);
+    tcase_add_test(tc, add_of_a_layer_in_another_model_is_refused_and_freed_once);
+    tcase_add_test(tc, auto_names_skip_names_given_by_hand);
     tcase_add_test(tc, fit_without_input_shape_says_the_model_is_not_built);
     tcase_add_test(tc, fit_before_compile_is_an_error);
     tcase_add_test(tc, unknown_loss_or_metric_name_is_an_error);

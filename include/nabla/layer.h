@@ -59,6 +59,7 @@ struct nb_layer {
     nb_tensor *params[NB_LAYER_MAX_PARAMS]; /* owned by the layer */
     char param_names[NB_LAYER_MAX_PARAMS][16]; /* "kernel", "bias" */
     void *state; /* the class's own data */
+    const void *owner; /* the model that holds it (nb_model_add), or NULL */
 };
 
 /* A new unbuilt layer of a class; it takes ownership of `state` (freed by the

@@ -85,12 +85,18 @@ nb_status nb_model_set_dtype(nb_model *model, nb_dtype dtype)
     return NB_OK;
 }
 
+static bool name_taken(const nb_model *model, const char *name)
+{
+    for (int i = 0; i < model->n_layers; i++)
+        if (strcmp(model->layers[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Keras names layers after their type in snake case, numbering repeats:
- * dense, dense_1, dense_2. */
+ * dense, dense_1, dense_2; a name a layer was given by hand is skipped. */
 static void name_layer(const nb_model *model, nb_layer *layer)
 {
-    if (layer->name[0])
-        return;
     char base[24];
     size_t n = 0;
     for (const char *c = layer->cls->type; *c && n + 2 < sizeof base; c++) {
@@ -99,26 +105,21 @@ static void name_layer(const nb_model *model, nb_layer *layer)
         base[n++] = (char)tolower((unsigned char)*c);
     }
     base[n] = '\0';
-    int same = 0;
-    for (int i = 0; i < model->n_layers; i++)
-        if (model->layers[i]->cls == layer->cls)
-            same++;
-    if (same)
-        snprintf(layer->name, sizeof layer->name, "%.20s_%d", base, same);
-    else
-        snprintf(layer->name, sizeof layer->name, "%s", base);
+    snprintf(layer->name, sizeof layer->name, "%s", base);
+    for (int k = 1; name_taken(model, layer->name); k++)
+        snprintf(layer->name, sizeof layer->name, "%.20s_%d", base, k);
 }
 
 nb_status nb_model_add(nb_model *model, nb_layer *layer)
 {
     const char *fn = "nb_model_add";
     nb_status s = NB_OK;
-    /* the model owns the layer already: freeing it would leave a dangling
+    /* a model owns the layer already: freeing it would leave a dangling
      * pointer behind, keeping it a second time would free it twice */
-    for (int i = 0; model && layer && i < model->n_layers; i++)
-        if (model->layers[i] == layer)
-            return nb_error(NB_ERR_ARG, "%s: layer '%s' is already in this model: create a new "
-                            "layer for every position", fn, layer->name);
+    if (model && layer && layer->owner)
+        return nb_error(NB_ERR_ARG, "%s: layer '%s' is already in %s model: create a new "
+                        "layer for every position", fn, layer->name,
+                        layer->owner == model ? "this" : "another");
     if (!model)
         s = nb_error(NB_ERR_NULL, "%s: model is NULL", fn);
     else if (!layer)
@@ -129,6 +130,9 @@ nb_status nb_model_add(nb_model *model, nb_layer *layer)
     else if (layer->built)
         s = nb_error(NB_ERR_STATE, "%s: layer '%s' is already built (in another model?)", fn,
                      layer->name);
+    else if (layer->name[0] && name_taken(model, layer->name))
+        s = nb_error(NB_ERR_ARG, "%s: a layer named '%s' is already in this model: layer names "
+                     "must be unique (they name the weights in saved files)", fn, layer->name);
     if (s == NB_OK && model->n_layers == model->cap_layers) {
         int cap = model->cap_layers ? 2 * model->cap_layers : 8;
         nb_layer **bigger = nb_alloc((size_t)cap * sizeof *bigger);
@@ -146,7 +150,9 @@ nb_status nb_model_add(nb_model *model, nb_layer *layer)
         nb_layer_free(layer);
         return s;
     }
-    name_layer(model, layer);
+    if (!layer->name[0])
+        name_layer(model, layer);
+    layer->owner = model;
     model->layers[model->n_layers++] = layer;
     return NB_OK;
 }
