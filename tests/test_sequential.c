@@ -280,6 +280,7 @@ START_TEST(add_of_a_layer_in_another_model_is_refused_and_freed_once)
     ck_assert_int_eq(nb_model_add(b, dense), NB_ERR_ARG);
     ck_assert_error_contains("nb_model_add: layer 'dense' is already in another model");
     ck_assert_int_eq(nb_model_layer_count(b), 0);
+    ck_assert_int_eq(nb_model_add(NULL, dense), NB_ERR_ARG); /* not freed either */
     ck_assert_int_eq(nb_model_layer_count(a), 1);
     nb_model_free(b);
     nb_model_free(a); /* frees the layer, once (the sanitizers would say) */

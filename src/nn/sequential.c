@@ -116,7 +116,7 @@ nb_status nb_model_add(nb_model *model, nb_layer *layer)
     nb_status s = NB_OK;
     /* a model owns the layer already: freeing it would leave a dangling
      * pointer behind, keeping it a second time would free it twice */
-    if (model && layer && layer->owner)
+    if (layer && layer->owner) /* also with no model: the owner keeps it */
         return nb_error(NB_ERR_ARG, "%s: layer '%s' is already in %s model: create a new "
                         "layer for every position", fn, layer->name,
                         layer->owner == model ? "this" : "another");
