@@ -7,11 +7,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "kernels/fpenv.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
+#include "nn/progress.h" /* nb__now */
 #include "nb_test.h"
 
 /* Every test may switch the backend; the fixture puts it back. */
@@ -407,13 +407,6 @@ typedef struct two_parts {
     pthread_t thread[2];
 } two_parts;
 
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void record_part(void *ctx, int64_t begin, int64_t end)
 {
     two_parts *p = ctx;
@@ -421,8 +414,8 @@ static void record_part(void *ctx, int64_t begin, int64_t end)
         p->flushed[i] = nb_test_flushing();
         p->thread[i] = pthread_self();
         if (atomic_fetch_add(&p->done, 1) == 0) {
-            double give_up = seconds_now() + 1;
-            while (atomic_load(&p->done) < 2 && seconds_now() < give_up)
+            double give_up = nb__now() + 1;
+            while (atomic_load(&p->done) < 2 && nb__now() < give_up)
                 continue;
         }
     }

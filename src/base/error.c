@@ -55,12 +55,10 @@ nb_status nb__error_context(nb_status status, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
-    size_t at = strlen(last_message); /* then ": " and the cause, cut to fit */
-    const char *tail[] = {": ", cause};
-    for (int t = 0; t < 2 && cause[0]; t++)
-        for (const char *c = tail[t]; *c && at + 1 < sizeof last_message; c++)
-            last_message[at++] = *c;
-    last_message[at] = '\0';
+    if (cause[0]) { /* then ": " and the cause, cut to fit */
+        strncat(last_message, ": ", sizeof last_message - 1 - strlen(last_message));
+        strncat(last_message, cause, sizeof last_message - 1 - strlen(last_message));
+    }
     last_status = status;
     return status;
 }

@@ -12,15 +12,6 @@ double nb_logs_get(const nb_logs *logs, const char *name)
     return NAN;
 }
 
-/* Copy s to dst + at, cut to the slot of `size` bytes; the new end. */
-static size_t append(char *dst, size_t at, size_t size, const char *s)
-{
-    while (*s && at + 1 < size)
-        dst[at++] = *s++;
-    dst[at] = '\0';
-    return at;
-}
-
 /* Append name = value (names longer than the slot are cut). fit calls this
  * on every step, so it copies instead of formatting. */
 void nb__logs_put(nb_logs *logs, const char *prefix, const char *name, double value)
@@ -28,7 +19,10 @@ void nb__logs_put(nb_logs *logs, const char *prefix, const char *name, double va
     if (logs->n == NB_LOGS_MAX)
         return;
     char *slot = logs->names[logs->n];
-    append(slot, append(slot, 0, sizeof logs->names[0], prefix), sizeof logs->names[0], name);
+    size_t size = sizeof logs->names[0];
+    slot[0] = '\0';
+    strncat(slot, prefix, size - 1);
+    strncat(slot, name, size - 1 - strlen(slot));
     logs->values[logs->n++] = value;
 }
 

@@ -80,10 +80,8 @@ nb_tensor *nb__labels_1d(nb_tape *tape, nb_tensor *labels)
     return nb_reshape(tape, labels, NB_SHAPE(labels->shape[0]));
 }
 
-nb_tensor *nb__compose(nb_tape *tape, nb__compose_fn body, nb_tensor *a, nb_tensor *b)
+static nb_tensor *compose_on_scratch(nb__compose_fn body, nb_tensor *a, nb_tensor *b)
 {
-    if (tape)
-        return body(tape, a, b);
     nb_tape *scratch = nb_tape_new();
     if (!scratch)
         return NULL;
@@ -92,6 +90,15 @@ nb_tensor *nb__compose(nb_tape *tape, nb__compose_fn body, nb_tensor *a, nb_tens
     nb_tensor *out = a_copy && b_copy ? body(scratch, a_copy, b_copy) : NULL;
     nb_tensor *result = out ? nb_detach(NULL, out) : NULL;
     nb_tape_free(scratch);
+    return result;
+}
+
+nb_tensor *nb__compose(const char *fn, nb_tape *tape, nb__compose_fn body, nb_tensor *a,
+                       nb_tensor *b)
+{
+    nb_tensor *result = tape ? body(tape, a, b) : compose_on_scratch(body, a, b);
+    if (!result)
+        nb__error_context(nb_last_status(), "%s", fn);
     return result;
 }
 
@@ -156,14 +163,14 @@ nb_tensor *nb_loss_mse(nb_tape *tape, nb_tensor *pred, nb_tensor *target)
 {
     if (nb__check_pair("nb_loss_mse", "pred", pred, "target", target, 0) != NB_OK)
         return NULL;
-    return nb__compose(tape, mse_body, pred, target);
+    return nb__compose(__func__, tape, mse_body, pred, target);
 }
 
 nb_tensor *nb_loss_mae(nb_tape *tape, nb_tensor *pred, nb_tensor *target)
 {
     if (nb__check_pair("nb_loss_mae", "pred", pred, "target", target, 0) != NB_OK)
         return NULL;
-    return nb__compose(tape, mae_body, pred, target);
+    return nb__compose(__func__, tape, mae_body, pred, target);
 }
 
 nb_tensor *nb_loss_categorical_crossentropy(nb_tape *tape, nb_tensor *probs, nb_tensor *target)
@@ -171,7 +178,7 @@ nb_tensor *nb_loss_categorical_crossentropy(nb_tape *tape, nb_tensor *probs, nb_
     if (nb__check_pair("nb_loss_categorical_crossentropy", "probs", probs, "target", target, 1) !=
         NB_OK)
         return NULL;
-    return nb__compose(tape, cce_body, probs, target);
+    return nb__compose(__func__, tape, cce_body, probs, target);
 }
 
 nb_tensor *nb_loss_categorical_crossentropy_logits(nb_tape *tape, nb_tensor *logits,
@@ -180,7 +187,7 @@ nb_tensor *nb_loss_categorical_crossentropy_logits(nb_tape *tape, nb_tensor *log
     if (nb__check_pair("nb_loss_categorical_crossentropy_logits", "logits", logits, "target",
                        target, 1) != NB_OK)
         return NULL;
-    return nb__compose(tape, cce_logits_body, logits, target);
+    return nb__compose(__func__, tape, cce_logits_body, logits, target);
 }
 
 nb_tensor *nb_loss_sparse_categorical_crossentropy(nb_tape *tape, nb_tensor *probs,
@@ -189,10 +196,7 @@ nb_tensor *nb_loss_sparse_categorical_crossentropy(nb_tape *tape, nb_tensor *pro
     const char *fn = "nb_loss_sparse_categorical_crossentropy";
     if (nb__check_labels(fn, "probs", probs, labels) != NB_OK)
         return NULL;
-    nb_tensor *loss = nb__compose(tape, sparse_cce_body, probs, labels);
-    if (!loss) /* nb_one_hot finds a label out of range: say whose labels */
-        nb__error_context(nb_last_status(), "%s", fn);
-    return loss;
+    return nb__compose(fn, tape, sparse_cce_body, probs, labels);
 }
 
 nb_tensor *nb_loss_binary_crossentropy(nb_tape *tape, nb_tensor *probs, nb_tensor *target)
@@ -200,7 +204,7 @@ nb_tensor *nb_loss_binary_crossentropy(nb_tape *tape, nb_tensor *probs, nb_tenso
     if (nb__check_pair("nb_loss_binary_crossentropy", "probs", probs, "target", target, 0) !=
         NB_OK)
         return NULL;
-    return nb__compose(tape, bce_body, probs, target);
+    return nb__compose(__func__, tape, bce_body, probs, target);
 }
 
 /* ---- by name ------------------------------------------------------------- */

@@ -23,7 +23,10 @@ typedef nb_tensor *(*nb__compose_fn)(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 
 /* body(tape, a, b); with tape == NULL, body runs on a private tape (ops
  * applied with a NULL tape would hand every intermediate to the caller) and
- * the result is copied out caller-owned. */
-nb_tensor *nb__compose(nb_tape *tape, nb__compose_fn body, nb_tensor *a, nb_tensor *b);
+ * the result is copied out caller-owned. A failure inside (a label out of
+ * range found by nb_one_hot, no memory) is reported with fn, the public
+ * loss or metric, in front of the op's message. */
+nb_tensor *nb__compose(const char *fn, nb_tape *tape, nb__compose_fn body, nb_tensor *a,
+                       nb_tensor *b);
 
 #endif

@@ -31,7 +31,7 @@ nb_tensor *nb_metric_categorical_accuracy(nb_tape *tape, nb_tensor *pred, nb_ten
     if (nb__check_pair("nb_metric_categorical_accuracy", "pred", pred, "target", target, 1) !=
         NB_OK)
         return NULL;
-    return nb__compose(tape, categorical_body, pred, target);
+    return nb__compose(__func__, tape, categorical_body, pred, target);
 }
 
 nb_tensor *nb_metric_sparse_categorical_accuracy(nb_tape *tape, nb_tensor *pred,
@@ -39,14 +39,14 @@ nb_tensor *nb_metric_sparse_categorical_accuracy(nb_tape *tape, nb_tensor *pred,
 {
     if (nb__check_labels("nb_metric_sparse_categorical_accuracy", "pred", pred, labels) != NB_OK)
         return NULL;
-    return nb__compose(tape, sparse_body, pred, labels);
+    return nb__compose(__func__, tape, sparse_body, pred, labels);
 }
 
 nb_tensor *nb_metric_binary_accuracy(nb_tape *tape, nb_tensor *pred, nb_tensor *target)
 {
     if (nb__check_pair("nb_metric_binary_accuracy", "pred", pred, "target", target, 0) != NB_OK)
         return NULL;
-    return nb__compose(tape, binary_body, pred, target);
+    return nb__compose(__func__, tape, binary_body, pred, target);
 }
 
 /* The losses' own checks would name the loss; check here to name the metric. */
