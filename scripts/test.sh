@@ -47,8 +47,7 @@ if [[ $status -ne 0 && $failed -eq 0 ]]; then
     failed=1 # meson test itself failed without a failing test to show for it
 fi
 if [[ $skipped -gt 0 ]]; then
-    echo "$passed passed, $failed failed, $skipped skipped"
-else
-    echo "$passed passed, $failed failed"
+    echo "$skipped skipped"
 fi
+echo "$passed passed, $failed failed" # always the last line, in this form
 [[ $failed -eq 0 ]]
