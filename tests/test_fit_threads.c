@@ -150,6 +150,47 @@ START_TEST(an_error_in_the_second_part_is_reported_by_fit)
 }
 END_TEST
 
+/* Categorical cross-entropy, except on a part whose targets hold the
+ * marker 7: sqrt(sum(0 * pred)) = 0 there, a finite loss whose gradient is
+ * 0 * inf = nan. */
+static nb_tensor *nan_grad_on_marked_part(nb_tape *tape, nb_tensor *pred, nb_tensor *target)
+{
+    for (int64_t i = 0; i < target->size; i++)
+        if (nb_tensor_get(target, i) == 7)
+            return nb_sqrt(tape, nb_sum(tape, nb_scale(tape, pred, 0.0)));
+    return nb_loss_categorical_crossentropy(tape, pred, target);
+}
+
+START_TEST(a_nan_gradient_in_the_second_part_stops_fit_before_the_step)
+{
+    nb_tensor *x, *y;
+    class_data(&x, &y);
+    nb_tensor_set(y, 100 * CLASSES, 7); /* row 100: the second half of batch 1 */
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    nb_model *model = nb_sequential();
+    nb_model_set_input_shape(model, NB_SHAPE(FEATURES));
+    nb_model_add(model, nb_dense(32, NB_RELU));
+    nb_model_add(model, nb_dense(CLASSES, NB_SOFTMAX));
+    nb_loss loss = {"nan_grad_on_marked_part", nan_grad_on_marked_part};
+    ck_assert_int_eq(nb_model_compile(model, &(nb_compile_options){.optimizer = nb_adam_default(),
+                                                                   .custom_loss = &loss}),
+                     NB_OK);
+    double before = nb_tensor_get(nb_model_weight(model, 0), 0);
+    nb_fit_options fit = nb_test_quiet_fit(1, 128);
+    fit.shuffle = false;
+    ck_assert_ptr_null(nb_model_fit(model, x, y, &fit));
+    ck_assert_ptr_nonnull(model->replicas); /* the split path ran */
+    ck_assert_int_eq(nb_last_status(), NB_ERR_NUMERIC);
+    ck_assert_error_contains("epoch 1, batch 1: the gradient of weight 'dense/kernel' is nan "
+                             "at element 0: training stopped");
+    ck_assert_double_eq(nb_tensor_get(nb_model_weight(model, 0), 0), before);
+    nb_set_num_threads(1);
+    nb_model_free(model);
+    nb_tensor_free(x);
+    nb_tensor_free(y);
+}
+END_TEST
+
 static Suite *fit_threads_suite(void)
 {
     Suite *s = suite_create("fit_threads");
@@ -158,6 +199,7 @@ static Suite *fit_threads_suite(void)
     tcase_add_test(tc, a_layer_that_cannot_be_copied_or_f64_is_not_split);
     tcase_add_test(tc, two_threads_match_one_thread_within_f32_tolerance);
     tcase_add_test(tc, two_threads_are_repeatable_with_dropout);
+    tcase_add_test(tc, a_nan_gradient_in_the_second_part_stops_fit_before_the_step);
     tcase_add_test(tc, an_error_in_the_second_part_is_reported_by_fit);
     suite_add_tcase(s, tc);
     return s;

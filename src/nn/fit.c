@@ -207,14 +207,15 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
     running batch = {0};
     nb_status s = NB_OK;
     int parts = n > 0 ? nb__thread_parts(model, n) : 1;
+    bool finite = false; /* the gradients are known to be finite */
     if (parts > 1) /* this rank's rows split across the threads (fit_threads.c) */
-        s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch);
+        s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch, &finite);
     else if (n > 0) {
         nb_tensor *xb = nb__gather_rows(model->tape, x, rows + first, 0, n, model->dtype);
         nb_tensor *yb = nb__gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
         s = xb && yb ? nb__run_batch(model, xb, yb, true, &batch) : nb_last_status();
     }
-    if (n > 0 && s == NB_OK)
+    if (n > 0 && s == NB_OK && !finite)
         s = check_gradients(model); /* before the exchange, so the error names the rank */
     s = nb__dist_average_gradients(model, s, n, count, &batch);
     if (s == NB_OK) /* after the exchange: a failure waits for the next agreement */

@@ -5,9 +5,10 @@
  * step's rows runs forward, loss and backward on a model of its own, with
  * its own tape and its own parameter tensors (so no two threads write the
  * same gradient). Part 0 runs on the model itself, part i > 0 on replica
- * i - 1. The calling thread then sums the parts' gradients into the
- * model's, each weighted by its share of the rows, as the MPI path weights
- * ranks (distributed.c), and fit takes one optimizer step as usual.
+ * i - 1. The parts' gradients are then summed into the model's, each
+ * weighted by its share of the rows, as the MPI path weights ranks
+ * (distributed.c), the sum itself cut across the threads and checked for
+ * NaN and infinity as it is made; fit takes one optimizer step as usual.
  *
  * The parts depend only on the number of rows and of threads, and their
  * gradients are summed in part order, so a run is repeatable for a given
@@ -19,6 +20,7 @@
  * layer that cannot be copied that way, or with f64 parameters, is not
  * split. */
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -208,34 +210,50 @@ typedef struct grad_sum {
     nb_tensor *into;             /* the model's weight */
     const float *from[NB_MAX_THREADS]; /* the parts' gradients; [0] is into's */
     float scale[NB_MAX_THREADS]; /* each part's share of the rows */
-    int parts;
+    int parts;                   /* 2 or more */
+    atomic_int non_finite;       /* set when a sum held a NaN or infinity */
 } grad_sum;
 
-/* into->grad = sum over parts of scale * gradient, in part order: two
- * loops the compiler vectorises (part 0's gradient is into's own). */
+/* into->grad = sum over parts of scale * gradient, in part order: loops
+ * the compiler vectorises (part 0's gradient is into's own). The last one
+ * also checks the sums, which spares fit a pass over every gradient on the
+ * calling thread alone (fit.c, check_gradients). */
 static void sum_range(void *ctx, int64_t begin, int64_t end)
 {
-    const grad_sum *g = ctx;
+    grad_sum *g = ctx;
     float *restrict out = (float *)g->into->grad + begin;
     int64_t len = end - begin;
     float s0 = g->scale[0];
     for (int64_t k = 0; k < len; k++)
         out[k] *= s0;
-    for (int i = 1; i < g->parts; i++) {
+    for (int i = 1; i + 1 < g->parts; i++) {
         const float *restrict from = g->from[i] + begin;
         float s = g->scale[i];
         for (int64_t k = 0; k < len; k++)
             out[k] += s * from[k];
     }
+    const float *restrict from = g->from[g->parts - 1] + begin;
+    float s = g->scale[g->parts - 1];
+    int bad = 0;
+    for (int64_t k = 0; k < len; k++) {
+        float v = out[k] + s * from[k];
+        out[k] = v;
+        bad |= v - v != 0; /* NaN for inf and NaN, else 0 */
+    }
+    if (bad)
+        atomic_store_explicit(&g->non_finite, 1, memory_order_relaxed);
 }
 
 /* Each part left the gradient of the mean over its rows; weighted by its
- * share, their sum is the gradient of the mean over all n rows. */
-static void sum_gradients(nb_model *model, const struct nb__replicas *r, int parts, int64_t n)
+ * share, their sum is the gradient of the mean over all n rows. True when
+ * every gradient was summed and all of them are finite. */
+static bool sum_gradients(nb_model *model, const struct nb__replicas *r, int parts, int64_t n)
 {
     grad_sum g = {.parts = parts};
+    atomic_init(&g.non_finite, 0);
     for (int i = 0; i < parts; i++)
         g.scale[i] = (float)((double)r->parts[i].n / (double)n);
+    bool checked = true;
     for (int w = 0; w < model->n_weights; w++) {
         g.into = model->weights[w];
         if (!g.into->grad)
@@ -246,12 +264,16 @@ static void sum_gradients(nb_model *model, const struct nb__replicas *r, int par
             all &= (g.from[i] = r->models[i - 1]->weights[w]->grad) != NULL;
         if (all) /* the same graph on every part: all or none have one */
             nb__parallel_for(g.into->size, SUM_GRAIN, 1, sum_range, &g);
+        checked &= all;
     }
+    return checked && !atomic_load_explicit(&g.non_finite, memory_order_relaxed);
 }
 
 nb_status nb__run_batch_split(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                              const int64_t *rows, int64_t n, int parts, nb__batch_sums *batch)
+                              const int64_t *rows, int64_t n, int parts, nb__batch_sums *batch,
+                              bool *finite)
 {
+    *finite = false;
     struct nb__replicas *r = model->replicas;
     for (int i = 0; i < parts; i++) {
         r->parts[i].first = n * i / parts;
@@ -270,6 +292,6 @@ nb_status nb__run_batch_split(nb_model *model, const nb_tensor *x, const nb_tens
             batch->metrics[k] += p->sums.metrics[k];
         batch->samples += p->sums.samples;
     }
-    sum_gradients(model, r, parts, n);
+    *finite = sum_gradients(model, r, parts, n);
     return NB_OK;
 }

@@ -58,9 +58,11 @@ int nb__thread_parts(nb_model *model, int64_t n);
  * contiguous parts, one per thread, each on its own copy of the model:
  * leaves the gradient of the mean loss over the n rows in the model's
  * weights and adds the loss and metric sums to batch, as nb__run_batch
- * does for the whole batch. */
+ * does for the whole batch. *finite is set when every gradient is known
+ * to be finite (checked while summing the parts); false says nothing. */
 nb_status nb__run_batch_split(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                              const int64_t *rows, int64_t n, int parts, nb__batch_sums *batch);
+                              const int64_t *rows, int64_t n, int parts, nb__batch_sums *batch,
+                              bool *finite);
 /* Free the replicas (nb_model_free). NULL is ignored. */
 void nb__replicas_free(struct nb__replicas *replicas);
 
