@@ -22,7 +22,6 @@
  *   backward dX = dY W^T for layers 2 and 3: sum_{l>=2} d(l-1) d(l)
  * i.e. 2 (3 sum_l d(l-1) d(l) - d0 d1) = 454,400 for H = 128. Elementwise
  * work (bias, relu, softmax, loss, Adam) is not counted. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <time.h>
 
 #include "nabla/nabla.h"
+#include "options.h"
 
 typedef struct options {
     const char *data_dir;
@@ -43,17 +43,6 @@ static void usage(FILE *out)
                  "                   [--hidden N] [--samples N] [--seed N] [--mpi]\n"
                  "defaults: batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples, seed 0;\n"
                  "--mpi: train across the processes of mpirun, batch being the global batch\n");
-}
-
-static bool parse_long(const char *text, long min, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || end == text || v < min)
-        return false;
-    *out = v;
-    return true;
 }
 
 static bool parse_args(int argc, char **argv, options *o)
@@ -72,17 +61,17 @@ static bool parse_args(int argc, char **argv, options *o)
         } else if (ok && strcmp(arg, "--data") == 0)
             o->data_dir = value;
         else if (ok && strcmp(arg, "--batch") == 0)
-            ok = parse_long(value, 1, &o->batch);
+            ok = bench_parse_long(value, 1, &o->batch);
         else if (ok && strcmp(arg, "--threads") == 0)
-            ok = parse_long(value, 1, &o->threads);
+            ok = bench_parse_long(value, 1, &o->threads);
         else if (ok && strcmp(arg, "--epochs") == 0)
-            ok = parse_long(value, 1, &o->epochs);
+            ok = bench_parse_long(value, 1, &o->epochs);
         else if (ok && strcmp(arg, "--hidden") == 0)
-            ok = parse_long(value, 1, &o->hidden);
+            ok = bench_parse_long(value, 1, &o->hidden);
         else if (ok && strcmp(arg, "--samples") == 0)
-            ok = parse_long(value, 1, &o->samples);
+            ok = bench_parse_long(value, 1, &o->samples);
         else if (ok && strcmp(arg, "--seed") == 0)
-            ok = parse_long(value, 0, &o->seed);
+            ok = bench_parse_long(value, 0, &o->seed);
         else
             ok = false;
         if (!ok) {
@@ -112,19 +101,6 @@ static nb_model *build_model(long hidden, uint64_t seed)
         return NULL;
     }
     return model;
-}
-
-static double clock_seconds(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static int fail(const char *what)
@@ -172,19 +148,19 @@ int main(int argc, char **argv)
     if (!seconds || !cpu)
         return 1;
     for (long e = 0; e < o.epochs; e++) {
-        double start = clock_seconds(CLOCK_MONOTONIC);
-        double cpu_start = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        double start = bench_seconds(CLOCK_MONOTONIC);
+        double cpu_start = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
         nb_history *history = nb_model_fit(model, x, y, &fit);
-        seconds[e] = clock_seconds(CLOCK_MONOTONIC) - start;
-        cpu[e] = clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+        seconds[e] = bench_seconds(CLOCK_MONOTONIC) - start;
+        cpu[e] = bench_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
         if (!history)
             return fail("training");
         nb_history_free(history);
         printf("epoch_seconds: %.4f\n", seconds[e]);
         fflush(stdout);
     }
-    qsort(seconds, (size_t)o.epochs, sizeof *seconds, compare_doubles);
-    qsort(cpu, (size_t)o.epochs, sizeof *cpu, compare_doubles);
+    qsort(seconds, (size_t)o.epochs, sizeof *seconds, bench_compare_doubles);
+    qsort(cpu, (size_t)o.epochs, sizeof *cpu, bench_compare_doubles);
     double median = seconds[o.epochs / 2];
     double h = (double)o.hidden;
     double macs = 784 * h + h * 64 + 64 * 10;
