@@ -256,6 +256,33 @@ START_TEST(outputs_are_zeroed_unless_the_op_overwrites_them)
 }
 END_TEST
 
+/* An op whose infer gives an output of no elements: nb_op_apply refuses it,
+ * naming the op as nb_<name>, as it names the built-in ones. */
+static nb_status infer_empty(const nb_node *node, nb_dtype *dtype, int *rank, int64_t *shape)
+{
+    *dtype = node->inputs[0]->dtype;
+    *rank = 2;
+    shape[0] = 3;
+    shape[1] = 0;
+    return NB_OK;
+}
+
+START_TEST(an_op_that_infers_an_empty_output_is_named_in_the_error)
+{
+    static const nb_op empty_op = {
+        .name = "empty_rows", .n_inputs = 1, .infer = infer_empty, .forward = writes_nothing,
+    };
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(3));
+    ck_assert_ptr_null(nb_op_apply(tape, &empty_op, 1, &x, NULL, 0));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_empty_rows: dimension 1 of shape [3, 0] is 0: expected a positive size");
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
 static Suite *tape_suite(void)
 {
     Suite *s = suite_create("tape");
@@ -272,6 +299,7 @@ static Suite *tape_suite(void)
     tcase_add_test(tc, null_tape_gives_caller_owned_results);
     tcase_add_test(tc, reset_keeps_memory_and_parameters);
     tcase_add_test(tc, use_after_reset_is_reported);
+    tcase_add_test(tc, an_op_that_infers_an_empty_output_is_named_in_the_error);
     tcase_add_test(tc, null_input_keeps_the_first_message);
     tcase_add_test(tc, inputs_from_another_tape_are_rejected);
     tcase_add_test(tc, print_lists_nodes_in_order);

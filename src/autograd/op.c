@@ -64,9 +64,7 @@ static nb_status check_inputs(nb_tape *tape, const nb_op *op, int n_inputs,
                 nb_error(NB_ERR_NULL, "nb_%s: input %d is NULL", op->name, i);
             return NB_ERR_NULL;
         }
-        char fn[64];
-        snprintf(fn, sizeof fn, "nb_%s", op->name);
-        if (nb__check_live(fn, in) != NB_OK)
+        if (nb__check_op_live(op->name, in) != NB_OK)
             return NB_ERR_STATE;
         if (tape && in->tape && in->tape != tape)
             return nb_error(NB_ERR_STATE, "nb_%s: input %d belongs to another tape", op->name, i);
@@ -110,10 +108,8 @@ static nb_tensor *alloc_output(nb_tape *tape, nb_node *node)
     nb_dtype dtype;
     int rank = 0;
     int64_t shape[NB_MAX_RANK] = {1, 1, 1, 1};
-    char fn[64];
-    snprintf(fn, sizeof fn, "nb_%s", node->op->name);
     if (node->op->infer(node, &dtype, &rank, shape) != NB_OK ||
-        nb__check_shape(fn, rank, shape, NULL) != NB_OK)
+        nb__check_op_shape(node->op->name, rank, shape, NULL) != NB_OK)
         return NULL;
     return nb__tensor_alloc_for(tape, dtype, rank, shape, !node->op->overwrites_output);
 }

@@ -101,14 +101,22 @@ bool nb__tape_push_node(nb_tape *tape, nb_node *node)
     return true;
 }
 
-nb_status nb__check_live(const char *fn, const nb_tensor *t)
+/* The message names prefix followed by fn ("nb_" and an op's name). */
+static nb_status check_live(const char *prefix, const char *fn, const nb_tensor *t)
 {
     if (t->tape && t->generation != t->tape->generation)
         return nb_error(NB_ERR_STATE,
-                        "%s: tensor '%s' was freed by nb_tape_reset: results from before a reset "
-                        "cannot be used after it",
-                        fn, t->name);
+                        "%s%s: tensor '%s' was freed by nb_tape_reset: results from before a "
+                        "reset cannot be used after it",
+                        prefix, fn, t->name);
     return NB_OK;
+}
+
+nb_status nb__check_live(const char *fn, const nb_tensor *t) { return check_live("", fn, t); }
+
+nb_status nb__check_op_live(const char *op_name, const nb_tensor *t)
+{
+    return check_live("nb_", op_name, t);
 }
 
 nb_tensor *nb_tape_tensor(nb_tape *tape, nb_dtype dtype, int rank, const int64_t *shape)

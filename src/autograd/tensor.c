@@ -39,32 +39,45 @@ bool nb_same_shape(const nb_tensor *a, const nb_tensor *b)
     return true;
 }
 
-nb_status nb__check_shape(const char *fn, int rank, const int64_t *shape, int64_t *size)
+/* The message names prefix followed by fn ("nb_" and an op's name). */
+static nb_status check_shape(const char *prefix, const char *fn, int rank, const int64_t *shape,
+                             int64_t *size)
 {
     if (rank < 0 || rank > NB_MAX_RANK)
-        return nb_error(NB_ERR_SHAPE, "%s: rank %d is out of range: expected 0 to %d", fn, rank,
-                        NB_MAX_RANK);
+        return nb_error(NB_ERR_SHAPE, "%s%s: rank %d is out of range: expected 0 to %d", prefix,
+                        fn, rank, NB_MAX_RANK);
     if (rank > 0 && !shape)
-        return nb_error(NB_ERR_NULL, "%s: shape is NULL for rank %d", fn, rank);
+        return nb_error(NB_ERR_NULL, "%s%s: shape is NULL for rank %d", prefix, fn, rank);
     int64_t n = 1;
     for (int i = 0; i < rank; i++) {
         if (shape[i] <= 0) {
             char buf[NB_SHAPE_BUF];
             return nb_error(NB_ERR_SHAPE,
-                            "%s: dimension %d of shape %s is %" PRId64 ": expected a positive size",
-                            fn, i, nb__dims_str(rank, shape, buf, sizeof buf), shape[i]);
+                            "%s%s: dimension %d of shape %s is %" PRId64
+                            ": expected a positive size",
+                            prefix, fn, i, nb__dims_str(rank, shape, buf, sizeof buf), shape[i]);
         }
         /* keep the byte count (n * 8) representable as well */
         if (n > (INT64_MAX / 8) / shape[i]) {
             char buf[NB_SHAPE_BUF];
-            return nb_error(NB_ERR_SHAPE, "%s: shape %s has too many elements (overflow)", fn,
-                            nb__dims_str(rank, shape, buf, sizeof buf));
+            return nb_error(NB_ERR_SHAPE, "%s%s: shape %s has too many elements (overflow)",
+                            prefix, fn, nb__dims_str(rank, shape, buf, sizeof buf));
         }
         n *= shape[i];
     }
     if (size)
         *size = n;
     return NB_OK;
+}
+
+nb_status nb__check_shape(const char *fn, int rank, const int64_t *shape, int64_t *size)
+{
+    return check_shape("", fn, rank, shape, size);
+}
+
+nb_status nb__check_op_shape(const char *op_name, int rank, const int64_t *shape, int64_t *size)
+{
+    return check_shape("nb_", op_name, rank, shape, size);
 }
 
 static void set_shape(nb_tensor *t, nb_dtype dtype, int rank, const int64_t *shape)
