@@ -72,6 +72,24 @@ START_TEST(a_big_batch_is_split_in_one_part_per_thread)
 }
 END_TEST
 
+START_TEST(a_large_model_needs_more_rows_per_part)
+{
+    /* 700 x 400 + 400 = 280,400 parameters: over the 262,144 up to which
+     * 16 rows a part are enough */
+    nb_model *model = nb_sequential();
+    nb_model_set_input_shape(model, NB_SHAPE(700));
+    nb_model_add(model, nb_dense(400, NB_RELU));
+    ck_assert_int_eq(nb_model_build(model), NB_OK);
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    ck_assert_int_eq(nb__thread_parts(model, 32), 1);
+    ck_assert_ptr_null(model->replicas); /* none made for a step that is not split */
+    ck_assert_int_eq(nb__thread_parts(model, 127), 1);
+    ck_assert_int_eq(nb__thread_parts(model, 128), 2);
+    nb_set_num_threads(1);
+    nb_model_free(model);
+}
+END_TEST
+
 static nb_tensor *twice_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, bool training,
                                 nb_rng *rng)
 {
@@ -196,6 +214,7 @@ static Suite *fit_threads_suite(void)
     Suite *s = suite_create("fit_threads");
     TCase *tc = tcase_create("split");
     tcase_add_test(tc, a_big_batch_is_split_in_one_part_per_thread);
+    tcase_add_test(tc, a_large_model_needs_more_rows_per_part);
     tcase_add_test(tc, a_layer_that_cannot_be_copied_or_f64_is_not_split);
     tcase_add_test(tc, two_threads_match_one_thread_within_f32_tolerance);
     tcase_add_test(tc, two_threads_are_repeatable_with_dropout);

@@ -28,11 +28,29 @@
 #include "nn/model_internal.h"
 
 /* Fewer rows than this per part and the step is not split. Each part packs
- * the whole weight matrices for its products, a cost that does not shrink
- * with its rows: with 16 rows a part (batch 32 on two threads) the split
- * still beats cutting the products, below that it would not pay
- * (docs/performance.md, "Splitting the batch"). */
+ * the whole weight matrices for its products and writes a whole gradient,
+ * costs that do not shrink with its rows: with 16 rows a part (batch 32 on
+ * two threads) the split still beats cutting the products, below that it
+ * would not pay (docs/performance.md, "Splitting the batch"). */
 #define MIN_ROWS_PER_PART 16
+/* ... unless the parameters outgrow a core's cache: then a part's products
+ * with few rows are bound by reading the weights and writing their
+ * gradients, which each part does in full, while cut products read and
+ * write half each. Measured (docs/performance.md, "2026-12-07"): at batch
+ * 32 on two threads, hidden widths 1024 and 2048 (0.9 and 1.7 million
+ * parameters) ran 7 to 10% and 19 to 31% faster with their products cut,
+ * 512 (435,000) about the same, 256 (218,000) and 128 slower; at batch 128
+ * (64 rows a part) the two were even for every width. */
+#define LARGE_MODEL_PARAMS (1 << 18)
+#define MIN_ROWS_PER_PART_LARGE 64
+
+static int64_t parameter_count(const nb_model *model)
+{
+    int64_t n = 0;
+    for (int w = 0; w < model->n_weights; w++)
+        n += model->weights[w]->size;
+    return n;
+}
 
 /* Gradient elements per part when summing the parts' gradients. */
 #define SUM_GRAIN 16384
@@ -137,7 +155,11 @@ static struct nb__replicas *make_replicas(const nb_model *model, int threads)
 int nb__thread_parts(nb_model *model, int64_t n)
 {
     int threads = nb__num_threads();
-    if (threads < 2 || model->dtype != NB_F32 || n < 2 * MIN_ROWS_PER_PART)
+    if (threads < 2 || model->dtype != NB_F32)
+        return 1;
+    int64_t min_rows = parameter_count(model) > LARGE_MODEL_PARAMS ? MIN_ROWS_PER_PART_LARGE
+                                                                    : MIN_ROWS_PER_PART;
+    if (n < 2 * min_rows)
         return 1;
     struct nb__replicas *r = model->replicas;
     if (!r || r->threads != threads || r->n_layers != model->n_layers) {
@@ -146,7 +168,7 @@ int nb__thread_parts(nb_model *model, int64_t n)
     }
     if (!r || r->unsupported)
         return 1;
-    int64_t most = n / MIN_ROWS_PER_PART;
+    int64_t most = n / min_rows;
     return most < threads ? (int)most : threads;
 }
 
