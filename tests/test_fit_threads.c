@@ -4,9 +4,11 @@
 #include <math.h>
 
 #include "nb_test.h"
+#include "kernels/parallel.h"
 #include "nn/model_internal.h"
 
-enum { FEATURES = 20, CLASSES = 3, SAMPLES = 512 };
+/* big enough (16,643 parameters) that a batch of 128 is worth splitting */
+enum { FEATURES = 256, CLASSES = 3, SAMPLES = 512 };
 
 /* SAMPLES rows of FEATURES normal features; the class is the index of the
  * largest of the first CLASSES features (one-hot). */
@@ -31,7 +33,7 @@ static nb_model *mlp(double dropout, nb_dtype dtype)
     nb_model_set_seed(model, 11);
     nb_model_set_dtype(model, dtype);
     nb_model_set_input_shape(model, NB_SHAPE(FEATURES));
-    nb_model_add(model, nb_dense(32, NB_RELU));
+    nb_model_add(model, nb_dense(64, NB_RELU));
     if (dropout > 0)
         nb_model_add(model, nb_dropout(dropout));
     nb_model_add(model, nb_dense(CLASSES, NB_SOFTMAX));
@@ -87,6 +89,44 @@ START_TEST(a_large_model_needs_more_rows_per_part)
     ck_assert_int_eq(nb__thread_parts(model, 128), 2);
     nb_set_num_threads(1);
     nb_model_free(model);
+}
+END_TEST
+
+START_TEST(a_small_step_stays_on_one_thread)
+{
+    nb_model *model = mlp(0, NB_F32); /* 16,643 parameters */
+    ck_assert(nb__step_is_small(model, 32));   /* 532,576 multiply-adds */
+    ck_assert(!nb__step_is_small(model, 128)); /* 2,130,304 */
+    nb_model *large = nb_sequential();
+    nb_model_set_input_shape(large, NB_SHAPE(700));
+    nb_model_add(large, nb_dense(400, NB_RELU)); /* 280,400: large even at one row */
+    ck_assert_int_eq(nb_model_build(large), NB_OK);
+    ck_assert(!nb__step_is_small(large, 1));
+    /* fit at batch 8 with two threads, on a model whose first kernel
+     * (32,768 elements) two threads would update in halves: no replicas,
+     * no job for the workers, and serial mode off again afterwards */
+    nb_model *wide = nb_sequential();
+    nb_model_set_input_shape(wide, NB_SHAPE(FEATURES));
+    nb_model_add(wide, nb_dense(128, NB_RELU));
+    nb_model_add(wide, nb_dense(CLASSES, NB_SOFTMAX));
+    wide = nb_test_compiled(wide, nb_adam_default(), "categorical_crossentropy", "accuracy");
+    nb_tensor *x, *y;
+    class_data(&x, &y);
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    uint64_t posted = nb__pool_jobs_posted();
+    nb_history *history = nb_model_fit(wide, x, y, &(nb_fit_options){.epochs = 1,
+                                                                     .batch_size = 8});
+    ck_assert_msg(history != NULL, "fit failed: %s", nb_last_error());
+    ck_assert_ptr_null(wide->replicas);
+    ck_assert_uint_eq(nb__pool_jobs_posted(), posted); /* nothing ran on a worker */
+    ck_assert(!nb__set_serial(false));
+    nb_set_num_threads(1);
+    nb_history_free(history);
+    nb_model_free(wide);
+    nb_model_free(model);
+    nb_model_free(large);
+    nb_tensor_free(x);
+    nb_tensor_free(y);
 }
 END_TEST
 
@@ -187,7 +227,7 @@ START_TEST(a_nan_gradient_in_the_second_part_stops_fit_before_the_step)
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
     nb_model *model = nb_sequential();
     nb_model_set_input_shape(model, NB_SHAPE(FEATURES));
-    nb_model_add(model, nb_dense(32, NB_RELU));
+    nb_model_add(model, nb_dense(64, NB_RELU));
     nb_model_add(model, nb_dense(CLASSES, NB_SOFTMAX));
     nb_loss loss = {"nan_grad_on_marked_part", nan_grad_on_marked_part};
     ck_assert_int_eq(nb_model_compile(model, &(nb_compile_options){.optimizer = nb_adam_default(),
@@ -215,6 +255,7 @@ static Suite *fit_threads_suite(void)
     TCase *tc = tcase_create("split");
     tcase_add_test(tc, a_big_batch_is_split_in_one_part_per_thread);
     tcase_add_test(tc, a_large_model_needs_more_rows_per_part);
+    tcase_add_test(tc, a_small_step_stays_on_one_thread);
     tcase_add_test(tc, a_layer_that_cannot_be_copied_or_f64_is_not_split);
     tcase_add_test(tc, two_threads_match_one_thread_within_f32_tolerance);
     tcase_add_test(tc, two_threads_are_repeatable_with_dropout);

@@ -430,6 +430,32 @@ static two_parts run_two_parts(void)
     return p;
 }
 
+/* Each part records the thread that ran it. */
+static void record_thread(void *ctx, int64_t begin, int64_t end)
+{
+    pthread_t *threads = ctx;
+    for (int64_t i = begin; i < end; i++)
+        threads[i] = pthread_self();
+}
+
+START_TEST(serial_mode_runs_every_part_on_the_caller)
+{
+    ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
+    pthread_t threads[2];
+    uint64_t posted = nb__pool_jobs_posted();
+    nb__parallel_for(2, 1, 1, record_thread, threads);
+    ck_assert_uint_eq(nb__pool_jobs_posted(), posted + 1); /* the counter counts */
+    ck_assert(!nb__set_serial(true));
+    nb__parallel_for(2, 1, 1, record_thread, threads);
+    ck_assert(nb__set_serial(false)); /* and it said what it was */
+    ck_assert_uint_eq(nb__pool_jobs_posted(), posted + 1); /* nothing handed out */
+    ck_assert_msg(pthread_equal(threads[0], pthread_self()) &&
+                      pthread_equal(threads[1], pthread_self()),
+                  "a part of a serial job ran on a worker");
+    nb_set_num_threads(1);
+}
+END_TEST
+
 START_TEST(pool_workers_take_the_callers_floating_point_mode)
 {
     if (!nb_test_can_flush())
@@ -516,6 +542,7 @@ static Suite *gemm_suite(void)
     tcase_add_checked_fixture(tc, save_backend, restore_backend);
     tcase_add_checked_fixture(tc, NULL, one_thread);
     tcase_add_loop_test(tc, threaded_products_repeat_exactly_and_match_one_thread, 0, 2);
+    tcase_add_test(tc, serial_mode_runs_every_part_on_the_caller);
     tcase_add_test(tc, pool_workers_take_the_callers_floating_point_mode);
     tcase_add_test(tc, set_num_threads_from_inside_a_part_is_an_error);
     tcase_add_test(tc, set_num_threads_rejects_counts_out_of_range);

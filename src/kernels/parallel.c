@@ -73,6 +73,16 @@ static _Thread_local bool in_part;
 
 bool nb__in_parallel_part(void) { return in_part; }
 
+/* Set by nb__set_serial: this thread runs its jobs' parts itself. */
+static _Thread_local bool serial_here;
+
+bool nb__set_serial(bool serial)
+{
+    bool was = serial_here;
+    serial_here = serial;
+    return was;
+}
+
 static void run_range(nb__range_fn fn, void *ctx, int64_t begin, int64_t end)
 {
     bool outer = in_part; /* true in a nested call, made inside a part */
@@ -234,9 +244,16 @@ static void run_serially(const job *j)
         run_part(j, i);
 }
 
+/* Jobs handed to the workers so far; only ever changed by the thread that
+ * holds pool.dispatch. */
+static uint64_t jobs_posted;
+
+uint64_t nb__pool_jobs_posted(void) { return jobs_posted; }
+
 /* Publish job j as the next generation and wake sleeping workers. */
 static uint64_t post(const job *j)
 {
+    jobs_posted++;
     pool.job = *j;
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     uint64_t gen = STATE_GEN(atomic_load(&pool.state)) + 1;
@@ -258,8 +275,9 @@ void nb__parallel_for(int64_t n, int64_t grain, int64_t align, nb__range_fn fn, 
     }
     job j = {.fn = fn, .ctx = ctx, .fp_control = nb__fp_control()};
     j.parts = split(n, grain, align, threads, j.bounds);
-    /* busy (nested call, or another user thread): same parts, this thread */
-    if (j.parts == 1 || pthread_mutex_trylock(&pool.dispatch) != 0) {
+    /* asked to, or busy (nested call, or another user thread): same parts,
+     * this thread */
+    if (j.parts == 1 || serial_here || pthread_mutex_trylock(&pool.dispatch) != 0) {
         run_serially(&j);
         return;
     }

@@ -25,6 +25,14 @@ int nb__pool_resize(int n);
  * pool cannot be resized from there: the job holds it). */
 bool nb__in_parallel_part(void);
 
+/* While set on a thread, nb__parallel_for runs every part on that thread
+ * (the same parts, so the same results); returns the previous setting. For
+ * work too small to be worth moving between CPUs (fit's small steps). */
+bool nb__set_serial(bool serial);
+
+/* How many jobs have been handed to the workers (the tests count them). */
+uint64_t nb__pool_jobs_posted(void);
+
 /* Call fn on parts of [0, n): as many parts as threads, but no part smaller
  * than `grain` items, and part boundaries at multiples of `align`. The
  * caller runs the first part and returns when all are done. When the pool

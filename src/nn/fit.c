@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kernels/fpenv.h"
+#include "kernels/parallel.h"
 #include "nn/distributed_internal.h"
 #include "nn/model_internal.h"
 #include "nn/progress.h"
@@ -206,7 +207,10 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
     nb_tape_reset(model->tape);
     running batch = {0};
     nb_status s = NB_OK;
-    int parts = n > 0 ? nb__thread_parts(model, n) : 1;
+    /* a small step, optimizer update included, stays on this thread */
+    bool small = n > 0 && nb__step_is_small(model, n);
+    int parts = n > 0 && !small ? nb__thread_parts(model, n) : 1;
+    bool was_serial = nb__set_serial(small);
     bool finite = false; /* the gradients are known to be finite */
     if (parts > 1) /* this rank's rows split across the threads (fit_threads.c) */
         s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch, &finite);
@@ -221,6 +225,7 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
     if (s == NB_OK) /* after the exchange: a failure waits for the next agreement */
         s = nb__dist_defer(model, nb_optimizer_step(model->optimizer, model->n_weights,
                                                     model->weights));
+    nb__set_serial(was_serial);
     add_running(model, acc, &batch);
     return s;
 }

@@ -152,6 +152,22 @@ static struct nb__replicas *make_replicas(const nb_model *model, int threads)
     return r;
 }
 
+/* Below this many multiply-adds in a step's forward pass (rows times
+ * parameters), for a model of at most LARGE_MODEL_PARAMS, moving the
+ * step's data between CPUs costs more than a second CPU saves: with two
+ * threads (products and the update cut, the batch too small to split) the
+ * reference model took 2.1 to 2.2 times as long as with one at batch 1 and
+ * 1.4 to 1.6 times at batch 8 (docs/performance.md, "2026-12-07"). Larger
+ * models gain from cut products and a cut update even at batch 1 (hidden
+ * 2048: 1.4 to 1.9 times faster). */
+#define SMALL_STEP_MACS (1 << 20)
+
+bool nb__step_is_small(const nb_model *model, int64_t n)
+{
+    int64_t params = parameter_count(model);
+    return params <= LARGE_MODEL_PARAMS && n * params < SMALL_STEP_MACS;
+}
+
 int nb__thread_parts(nb_model *model, int64_t n)
 {
     int threads = nb__num_threads();

@@ -54,6 +54,9 @@ nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool trai
  * across nabla's threads; 1 (do not split) with one thread, few rows, an
  * f64 model or a layer that cannot be copied. May (re)build the replicas. */
 int nb__thread_parts(nb_model *model, int64_t n);
+/* True when a training step of n rows is too little work to share between
+ * threads: fit then runs all of it on the calling thread (nb__set_serial). */
+bool nb__step_is_small(const nb_model *model, int64_t n);
 /* One training step's forward and backward on rows[0..n) in `parts`
  * contiguous parts, one per thread, each on its own copy of the model:
  * leaves the gradient of the mean loss over the n rows in the model's
