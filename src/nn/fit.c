@@ -208,7 +208,7 @@ static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor
     running batch = {0};
     nb_status s = NB_OK;
     /* a small step, optimizer update included, stays on this thread */
-    bool small = n > 0 && nb__step_is_small(model, n);
+    bool small = n > 0 && nb__num_threads() > 1 && nb__step_is_small(model, n);
     int parts = n > 0 && !small ? nb__thread_parts(model, n) : 1;
     bool was_serial = nb__set_serial(small);
     bool finite = false; /* the gradients are known to be finite */

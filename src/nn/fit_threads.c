@@ -44,14 +44,6 @@
 #define LARGE_MODEL_PARAMS (1 << 18)
 #define MIN_ROWS_PER_PART_LARGE 64
 
-static int64_t parameter_count(const nb_model *model)
-{
-    int64_t n = 0;
-    for (int w = 0; w < model->n_weights; w++)
-        n += model->weights[w]->size;
-    return n;
-}
-
 /* Gradient elements per part when summing the parts' gradients. */
 #define SUM_GRAIN 16384
 
@@ -164,7 +156,7 @@ static struct nb__replicas *make_replicas(const nb_model *model, int threads)
 
 bool nb__step_is_small(const nb_model *model, int64_t n)
 {
-    int64_t params = parameter_count(model);
+    int64_t params = nb_model_param_count(model);
     return params <= LARGE_MODEL_PARAMS && n * params < SMALL_STEP_MACS;
 }
 
@@ -173,8 +165,8 @@ int nb__thread_parts(nb_model *model, int64_t n)
     int threads = nb__num_threads();
     if (threads < 2 || model->dtype != NB_F32)
         return 1;
-    int64_t min_rows = parameter_count(model) > LARGE_MODEL_PARAMS ? MIN_ROWS_PER_PART_LARGE
-                                                                    : MIN_ROWS_PER_PART;
+    bool large = nb_model_param_count(model) > LARGE_MODEL_PARAMS;
+    int64_t min_rows = large ? MIN_ROWS_PER_PART_LARGE : MIN_ROWS_PER_PART;
     if (n < 2 * min_rows)
         return 1;
     struct nb__replicas *r = model->replicas;
