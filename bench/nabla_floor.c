@@ -48,7 +48,7 @@ static void usage(FILE *out)
 static bool parse_args(int argc, char **argv, options *o)
 {
     *o = (options){32, 128, 48000, 3};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
@@ -65,7 +65,6 @@ static bool parse_args(int argc, char **argv, options *o)
             usage(stderr);
             return false;
         }
-        i++;
     }
     return true;
 }
