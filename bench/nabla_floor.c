@@ -23,7 +23,12 @@
  * with, not a proof: a part's time depends on what the caches hold when it
  * starts, and that differs a little between this loop and training (Adam
  * was seen both faster and slower here than inside fit, on different
- * machines). bench/compare.sh prints nabla's epoch time against it. */
+ * machines). bench/compare.sh prints nabla's epoch time against it.
+ *
+ * Last, how far the products are from the machine's limit: peak_gflops is
+ * the rate of this core's vector multiply-adds with nothing to load or
+ * store (the best of five short runs), and gemm_at_peak_seconds the time
+ * the epoch's products would take at that rate, which no GEMM reaches. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -154,6 +159,64 @@ typedef struct floor_run {
     int64_t *order; /* a shuffled permutation of the samples */
 } floor_run;
 
+/* ---- the core's multiply-add rate ------------------------------------------ */
+
+/* Vectors of 16 floats (512 bits): the compiler uses the widest registers
+ * the build allows, two or four of them for one where they are narrower;
+ * meson.build compiles this file with -ffp-contract=fast so that
+ * a * b + c becomes one fused multiply-add where the build has them. */
+typedef float vec16 __attribute__((vector_size(64)));
+/* Independent chains: enough to cover the latency of a multiply-add on
+ * every unit that can start one each cycle (4 cycles x 2 units on x86
+ * cores today), few enough to stay in registers. */
+#define PEAK_CHAINS 12
+#define PEAK_ITERATIONS 4000000L
+
+static double peak_gflops_once(void)
+{
+    vec16 acc[PEAK_CHAINS], b, c;
+    for (int k = 0; k < 16; k++) {
+        b[k] = 1.0f - 1e-7f; /* acc stays near c / (1 - b): no overflow, no subnormals */
+        c[k] = 1e-3f;
+    }
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        acc[i] = c * (float)i;
+    double start = bench_seconds(CLOCK_MONOTONIC);
+    for (long it = 0; it < PEAK_ITERATIONS; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < PEAK_CHAINS; i++)
+            acc[i] = acc[i] * b + c;
+    }
+    double seconds = bench_seconds(CLOCK_MONOTONIC) - start;
+    volatile float sink = 0; /* the result is used, so the loop stays */
+    for (int i = 0; i < PEAK_CHAINS; i++)
+        sink += acc[i][0];
+    (void)sink;
+    return 2.0 * 16 * PEAK_CHAINS * (double)PEAK_ITERATIONS / seconds / 1e9;
+}
+
+/* GFLOP/s (2 per multiply-add): the best of five runs of about 0.1 s. */
+static double peak_gflops(void)
+{
+    double best = 0;
+    for (int run = 0; run < 5; run++) {
+        double g = peak_gflops_once();
+        best = g > best ? g : best;
+    }
+    return best;
+}
+
+/* The FLOPs of an epoch's products (nabla_bench's count). */
+static double epoch_gemm_flop(const floor_run *r)
+{
+    double d0 = 784, d1 = (double)r->o.hidden, d2 = 64, d3 = 10;
+    double macs = 3 * (d0 * d1 + d1 * d2 + d2 * d3) - d0 * d1;
+    long steps = r->o.samples / r->o.batch;
+    return 2 * macs * (double)(steps * r->o.batch);
+}
+
+/* ---- the floor ------------------------------------------------------------ */
+
 typedef enum part { PART_GEMM, PART_ADAM, PART_GATHER, N_PARTS } part;
 static const char *const part_names[N_PARTS] = {"gemm", "adam", "gather"};
 
@@ -263,6 +326,9 @@ int main(int argc, char **argv)
         total += seconds[p];
     }
     printf("floor_seconds: %.4f\n", total);
+    double peak = peak_gflops();
+    printf("peak_gflops: %.1f\n", peak);
+    printf("gemm_at_peak_seconds: %.4f\n", epoch_gemm_flop(&r) / (peak * 1e9));
     mlp_free(&r.net);
     nb_optimizer_free(r.adam);
     free(r.images);
