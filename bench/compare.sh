@@ -7,6 +7,14 @@
 # the one-thread epoch time of the step's products, Adam and batch copy,
 # each alone (bench/nabla_floor.c), with nabla's epoch time over it.
 #
+# This machine's speed changes from minute to minute (it is shared), so
+# the whole set of runs is repeated ROUNDS times, every program once per
+# configuration in each round: nabla and PyTorch run a few seconds apart,
+# and each ratio is taken within a round. The table gives the median over
+# the rounds of each time and of the per-round ratios, with the lowest and
+# highest ratio; a last table gives nabla's two-thread speed-up over one
+# thread, also within each round.
+#
 #   bench/compare.sh                  # installs what is missing, builds, runs
 #
 # Environment (defaults in brackets):
@@ -14,8 +22,9 @@
 #   PORTABLE_BUILD_DIR [build-bench-portable]  the same with -Dblas=disabled;
 #                      PORTABLE=0 leaves the portable column out
 #   NABLA_DATA [/usr/share/datasets/fashion-mnist]
-#   EPOCHS [3]         nabla epochs per configuration (the median is reported)
-#   TORCH_EPOCHS [1]   PyTorch epochs per configuration
+#   ROUNDS [3]         repetitions of the whole set of runs
+#   EPOCHS [3]         nabla epochs per run (the run's median is its time)
+#   TORCH_EPOCHS [1]   PyTorch epochs per run
 #   TORCH_SAMPLES [48000]  PyTorch samples per epoch; below 48000 its epoch
 #                      time is scaled to 48,000 samples (and its accuracy is
 #                      that of the shorter training)
@@ -33,6 +42,7 @@ build=${NABLA_BUILD_DIR:-build-bench}
 portable_build=${PORTABLE_BUILD_DIR:-build-bench-portable}
 portable=${PORTABLE:-1}
 data=${NABLA_DATA:-/usr/share/datasets/fashion-mnist}
+rounds=${ROUNDS:-3}
 epochs=${EPOCHS:-3}
 torch_epochs=${TORCH_EPOCHS:-1}
 torch_samples=${TORCH_SAMPLES:-48000}
@@ -67,44 +77,136 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $(date -u
 # applies to nabla and PyTorch alike (docs/performance.md)
 echo "OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-unset}"
 echo "load at start:$(uptime | sed 's/.*load average:/ /')"
-row='%-6s %-8s %-10s %-10s %-8s %-10s %-10s %-9s %-14s %-11s %-8s %s\n'
-# shellcheck disable=SC2059 # the format is the row above
-printf "$row" batch threads nabla_s torch_s ratio nabla_acc torch_acc nabla_MB "nabla_GFLOP/s" \
-    portable_s floor_s of_floor
-for b in $batches; do
-    f_s=-
-    if [[ -x "$floor_bin" ]]; then
-        "$floor_bin" --batch "$b" --epochs "$epochs" >"$out/floor" 2>&1
-        f_s=$(field floor_seconds "$out/floor")
-    fi
-    for t in $threads; do
-        "$build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
-            --epochs "$epochs" >"$out/nabla" 2>&1
-        "$python" bench/torch_mlp.py --data "$data" --batch "$b" --threads "$t" \
-            --epochs "$torch_epochs" --samples "$torch_samples" >"$out/torch" 2>&1
-        p_s=-
-        if [[ $portable == 1 ]]; then
-            "$portable_build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
-                --epochs "$epochs" >"$out/portable" 2>&1
-            p_s=$(field "median epoch_seconds" "$out/portable")
+
+# ---- the runs: round r writes $out/PROGRAM.bB.tT.rR ------------------------
+for ((r = 1; r <= rounds; r++)); do
+    for b in $batches; do
+        if [[ -x "$floor_bin" ]]; then
+            "$floor_bin" --batch "$b" --epochs "$epochs" >"$out/floor.b$b.r$r" 2>&1
         fi
-        n_s=$(field "median epoch_seconds" "$out/nabla")
-        t_s=$(field "median epoch_seconds" "$out/torch")
-        t_s=$(awk -v s="$t_s" -v n="$torch_samples" 'BEGIN { printf "%.4f", s * 48000 / n }')
+        for t in $threads; do
+            "$build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
+                --epochs "$epochs" >"$out/nabla.b$b.t$t.r$r" 2>&1
+            "$python" bench/torch_mlp.py --data "$data" --batch "$b" --threads "$t" \
+                --epochs "$torch_epochs" --samples "$torch_samples" >"$out/torch.b$b.t$t.r$r" 2>&1
+            if [[ $portable == 1 ]]; then
+                "$portable_build/bench/nabla_bench" --data "$data" --batch "$b" \
+                    --threads "$t" --epochs "$epochs" >"$out/portable.b$b.t$t.r$r" 2>&1
+            fi
+        done
+    done
+    echo "round $r of $rounds done, load:$(uptime | sed 's/.*load average:/ /')"
+done
+first_b=${batches%% *}
+first_t=${threads%% *}
+# the first line of a nabla run names the build, OpenBLAS's kernels among it
+sed -n 1p "$out/nabla.b$first_b.t$first_t.r1"
+
+# ---- the tables ---------------------------------------------------------
+# rounds_of NAME FILE_STEM [SCALE]: the field NAME of each round's file, one
+# line per round, times SCALE; - for a run that did not print it
+rounds_of() {
+    local r v
+    for ((r = 1; r <= rounds; r++)); do
+        v=
+        [[ -f "$2.r$r" ]] && v=$(field "$1" "$2.r$r")
+        if [[ -n $v ]]; then
+            awk -v v="$v" -v k="${3:-1}" 'BEGIN { printf "%.4f\n", v * k }'
+        else
+            echo -
+        fi
+    done
+}
+median() { # the median of the numbers on standard input (- ignored), or -
+    grep -v '^-$' | sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) print "-"
+        else if (NR % 2) printf "%.4g\n", a[(NR + 1) / 2]
+        else printf "%.4g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# ratios A_LINES B_LINES: A / B, round by round (both lists in round order;
+# a round where either is - gives none)
+ratios() {
+    paste <(printf '%s\n' "$1") <(printf '%s\n' "$2") |
+        awk '$1 != "-" && $2 != "-" && $2 > 0 { printf "%.2f\n", $1 / $2 }'
+}
+spread() { # "median (lowest to highest)x" of the numbers on standard input
+    sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+        printf "%.1fx (%.1f to %.1f)\n", m, a[1], a[NR] }'
+}
+torch_scale=$(awk -v n="$torch_samples" 'BEGIN { print 48000 / n }')
+
+row='%-6s %-8s %-9s %-9s %-20s %-10s %-10s %-9s %-14s %-11s %-8s %s\n'
+echo
+echo "medians over $rounds rounds; ratio = PyTorch's time / nabla's, round by round"
+# shellcheck disable=SC2059 # the format is the row above
+printf "$row" batch threads nabla_s torch_s "ratio (low to high)" nabla_acc torch_acc nabla_MB \
+    "nabla_GFLOP/s" portable_s floor_s of_floor
+for b in $batches; do
+    f_s=$(rounds_of floor_seconds "$out/floor.b$b" | median)
+    for t in $threads; do
+        stem=b$b.t$t
+        n_all=$(rounds_of "median epoch_seconds" "$out/nabla.$stem")
+        t_all=$(rounds_of "median epoch_seconds" "$out/torch.$stem" "$torch_scale")
+        n_s=$(median <<<"$n_all")
         of_floor=-
-        if [[ $f_s != - ]]; then
+        if [[ $f_s != - && $n_s != - ]]; then
             of_floor=$(awk -v a="$n_s" -v b="$f_s" 'BEGIN { printf "%.2f", a / b }')
         fi
         # shellcheck disable=SC2059
-        printf "$row" "$b" "$t" "$n_s" "$t_s" \
-            "$(awk -v a="$t_s" -v b="$n_s" 'BEGIN { printf "%.1fx", a / b }')" \
-            "$(field "test accuracy" "$out/nabla")" "$(field "test accuracy" "$out/torch")" \
-            "$(field peak_rss_mb "$out/nabla")" "$(field gflops "$out/nabla")" "$p_s" "$f_s" \
-            "$of_floor"
+        printf "$row" "$b" "$t" "$n_s" "$(median <<<"$t_all")" \
+            "$(ratios "$t_all" "$n_all" | spread)" \
+            "$(field "test accuracy" "$out/nabla.$stem.r1")" \
+            "$(field "test accuracy" "$out/torch.$stem.r1")" \
+            "$(field peak_rss_mb "$out/nabla.$stem.r1")" \
+            "$(rounds_of gflops "$out/nabla.$stem" | median)" \
+            "$(rounds_of "median epoch_seconds" "$out/portable.$stem" | median)" "$f_s" "$of_floor"
     done
 done
-echo "ratio = PyTorch epoch time / nabla epoch time (above 1: nabla is faster);" \
-    "portable_s = nabla with its portable kernel;"
-echo "floor_s = one thread's products, Adam and batch copy alone (bench/nabla_floor.c);" \
-    "of_floor = nabla_s / floor_s (1.00 would be no time at all outside them)"
+echo "portable_s = nabla with its portable kernel; floor_s = one thread's products, Adam and"
+echo "batch copy alone (bench/nabla_floor.c); of_floor = nabla_s / floor_s (1.00 would be no"
+echo "time at all outside them); accuracies are those of round 1"
+
+# what the floor is made of, and how far its products are from the core's
+# peak multiply-add rate
+if [[ -x "$floor_bin" ]]; then
+    echo
+    echo "the floor's parts (medians over the rounds; bench/nabla_floor.c):"
+    for b in $batches; do
+        part() { rounds_of "$1" "$out/floor.b$b" | median; }
+        echo "  batch $b: products $(part gemm_seconds) s (OpenBLAS), $(part gemm_at_peak_seconds) s" \
+            "at the core's peak of $(part peak_gflops) GFLOP/s; Adam $(part adam_seconds) s;" \
+            "batch copy $(part gather_seconds) s"
+    done
+fi
+
+# the issue's comparison: nabla on its first thread count against PyTorch's
+# best thread count of the same round
+echo
+echo "nabla with $first_t thread(s) against PyTorch's best thread count, round by round:"
+for b in $batches; do
+    best=$(for ((r = 1; r <= rounds; r++)); do
+        for t in $threads; do
+            v=$(rounds_of "median epoch_seconds" "$out/torch.b$b.t$t" "$torch_scale" | sed -n "${r}p")
+            [[ $v != - ]] && echo "$v"
+        done | sort -g | head -n 1 | grep . || echo -
+    done)
+    echo "  batch $b: $(ratios "$best" \
+        "$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$first_t")" | spread)"
+done
+
+# nabla's speed-up from more threads, round by round, against its first thread count
+if [[ $threads == *" "* ]]; then
+    echo
+    echo "nabla, epoch time with $first_t thread(s) / with more, round by round:"
+    for b in $batches; do
+        base=$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$first_t")
+        for t in $threads; do
+            [[ $t == "$first_t" ]] && continue
+            echo "  batch $b, $t threads: $(ratios "$base" \
+                "$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$t")" | spread)"
+        done
+    done
+fi
 echo "load at end:$(uptime | sed 's/.*load average:/ /')"
