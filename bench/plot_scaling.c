@@ -1,50 +1,161 @@
 /* plot_scaling: draw bench/scaling.sh's CSV as a PNG of two log-log panels,
- * epoch seconds against the hidden width and against the batch size.
+ * epoch seconds against the hidden width and against the batch size, with
+ * a line for each thread count in the CSV.
  * Usage: plot_scaling IN.csv OUT.png
+ * IN.csv: the header line, then rows of sweep,value,threads,epoch_seconds
+ * (more columns are ignored); sweep is "hidden" or "batch".
  * A bench tool: it uses the library's internal PLplot helper (io/plot.h). */
 #include <math.h>
 #include <plplot.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "io/plot.h"
 
 #define MAX_POINTS 32
+#define MAX_LINES 4 /* thread counts per panel */
 
-typedef struct series {
+typedef struct line {
+    int threads, n;
+    double x[MAX_POINTS], y[MAX_POINTS]; /* log2 of the value and of the seconds */
+} line;
+
+typedef struct panel {
     const char *sweep, *label;
-    int n;
-    double x[MAX_POINTS], y[MAX_POINTS];
-} series;
+    double x_step;         /* labelled x ticks every x_step doublings */
+    PLINT legend_position; /* where no line runs: widths rise to the right, batches fall */
+    int n_lines;
+    line lines[MAX_LINES];
+} panel;
 
-static void draw_panel(const series *s)
+enum { COL_BACKGROUND, COL_TEXT, COL_GRID, COL_FIRST_LINE, N_COLOURS = COL_FIRST_LINE + MAX_LINES };
+/* matplotlib's first four colours, as the library's other plots */
+static const int colours[N_COLOURS][3] = {{255, 255, 255}, {0, 0, 0},     {222, 222, 222},
+                                          {31, 119, 180},  {255, 127, 14}, {44, 160, 44},
+                                          {214, 39, 40}};
+
+/* The line of `threads` in p, added when new; NULL when p has no room. */
+static line *line_for(panel *p, int threads)
 {
-    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    double lx[MAX_POINTS], ly[MAX_POINTS];
-    for (int i = 0; i < s->n; i++) {
-        lx[i] = log10(s->x[i]), ly[i] = log10(s->y[i]);
-        xmin = fmin(xmin, lx[i]), xmax = fmax(xmax, lx[i]);
-        ymin = fmin(ymin, ly[i]), ymax = fmax(ymax, ly[i]);
+    for (int i = 0; i < p->n_lines; i++)
+        if (p->lines[i].threads == threads)
+            return &p->lines[i];
+    if (p->n_lines == MAX_LINES)
+        return NULL;
+    line *l = &p->lines[p->n_lines++];
+    l->threads = threads;
+    return l;
+}
+
+static void draw_legend(const panel *p)
+{
+    const char *text[MAX_LINES], *symbols[MAX_LINES];
+    char labels[MAX_LINES][32];
+    PLINT opts[MAX_LINES], text_colours[MAX_LINES], line_colours[MAX_LINES], styles[MAX_LINES];
+    PLINT symbol_colours[MAX_LINES], symbol_numbers[MAX_LINES];
+    PLFLT widths[MAX_LINES], symbol_scales[MAX_LINES];
+    for (int i = 0; i < p->n_lines; i++) {
+        snprintf(labels[i], sizeof labels[i], "%d thread%s", p->lines[i].threads,
+                 p->lines[i].threads == 1 ? "" : "s");
+        text[i] = labels[i];
+        opts[i] = PL_LEGEND_LINE;
+        text_colours[i] = COL_TEXT;
+        line_colours[i] = symbol_colours[i] = COL_FIRST_LINE + i;
+        styles[i] = 1;
+        widths[i] = 2.5;
+        symbol_scales[i] = 1.0;
+        symbol_numbers[i] = 1;
+        symbols[i] = "#(728)"; /* a filled circle */
     }
+    PLFLT width, height;
+    pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             p->legend_position | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, 0.03, 0.03, 0.1, COL_BACKGROUND, COL_GRID, 1, p->n_lines, 1, p->n_lines, opts, 0.6,
+             1.0, 2.0, 0.0, text_colours, text, NULL, NULL, NULL, NULL, line_colours, styles,
+             widths, symbol_colours, symbol_scales, symbol_numbers, symbols);
+}
+
+/* Both axes are in powers of two (the sweeps double), labelled with the
+ * values themselves: 128, 256, ... and 0.25, 0.5, 1 s rather than 10^2 or
+ * 10^-1, which would leave most of a short axis bare. */
+static void label_power_of_two(PLINT axis, PLFLT value, char *label, PLINT length, PLPointer data)
+{
+    (void)axis, (void)data;
+    snprintf(label, (size_t)length, "%g", pow(2, value));
+}
+
+/* The panel's window (log2 units): every point, with a margin. */
+static void window(const panel *p, double w[4])
+{
+    w[0] = w[2] = INFINITY;
+    w[1] = w[3] = -INFINITY;
+    for (int i = 0; i < p->n_lines; i++)
+        for (int k = 0; k < p->lines[i].n; k++) {
+            w[0] = fmin(w[0], p->lines[i].x[k]), w[1] = fmax(w[1], p->lines[i].x[k]);
+            w[2] = fmin(w[2], p->lines[i].y[k]), w[3] = fmax(w[3], p->lines[i].y[k]);
+        }
+    w[0] -= 0.3, w[1] += 0.3, w[2] -= 0.5, w[3] += 0.5;
+}
+
+static void draw_panel(const panel *p)
+{
+    double w[4];
+    window(p, w);
     pladv(0);
     plvsta();
-    plcol0(1);
-    plwind(xmin - 0.1, xmax + 0.1, ymin - 0.2, ymax + 0.2);
-    plbox("bclnst", 0, 0, "bclnstv", 0, 0);
-    pllab(s->label, "seconds per 48,000-sample epoch", "");
-    plcol0(2);
-    plwidth(2);
-    plline(s->n, lx, ly);
-    plpoin(s->n, lx, ly, 17);
-    plwidth(1);
+    plwind(w[0], w[1], w[2], w[3]);
+    plslabelfunc(label_power_of_two, NULL);
+    plcol0(COL_GRID);
+    plbox("g", p->x_step, 1, "g", 1, 1);
+    plcol0(COL_TEXT);
+    plbox("bcnsto", p->x_step, 1, "bcnstvo", 1, 1);
+    pllab(p->label, "seconds per 48,000-sample epoch", "");
+    for (int i = 0; i < p->n_lines; i++) {
+        plcol0(COL_FIRST_LINE + i);
+        plwidth(2.5);
+        plline(p->lines[i].n, p->lines[i].x, p->lines[i].y);
+        plpoin(p->lines[i].n, p->lines[i].x, p->lines[i].y, 17);
+        plwidth(1);
+    }
+    draw_legend(p);
 }
 
 static void draw(void *user)
 {
-    series *all = user;
+    panel *panels = user;
     plssub(2, 1);
-    draw_panel(&all[0]);
-    draw_panel(&all[1]);
+    draw_panel(&panels[0]);
+    draw_panel(&panels[1]);
+}
+
+/* Read the CSV's rows into the panels; false (with a message) when a panel
+ * has a line of fewer than two points. */
+static bool read_csv(FILE *in, const char *path, panel panels[2])
+{
+    char text[256], sweep[32];
+    double value, seconds;
+    int threads;
+    while (fgets(text, sizeof text, in))
+        if (sscanf(text, "%31[^,],%lf,%d,%lf", sweep, &value, &threads, &seconds) == 4 &&
+            value > 0 && seconds > 0 && threads > 0)
+            for (int k = 0; k < 2; k++) {
+                line *l = strcmp(sweep, panels[k].sweep) == 0 ? line_for(&panels[k], threads) : NULL;
+                if (l && l->n < MAX_POINTS) {
+                    l->x[l->n] = log2(value);
+                    l->y[l->n++] = log2(seconds);
+                }
+            }
+    for (int k = 0; k < 2; k++) {
+        bool enough = panels[k].n_lines > 0;
+        for (int i = 0; i < panels[k].n_lines; i++)
+            enough &= panels[k].lines[i].n >= 2;
+        if (!enough) {
+            fprintf(stderr, "plot_scaling: %s: expected at least 2 '%s' rows for each thread count "
+                            "(sweep,value,threads,epoch_seconds)\n", path, panels[k].sweep);
+            return false;
+        }
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -58,27 +169,21 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    series all[2] = {{"hidden", "first hidden layer width (batch 32)", 0, {0}, {0}},
-                     {"batch", "batch size (hidden 128)", 0, {0}, {0}}};
-    char line[256], sweep[32];
-    double value, seconds;
-    while (fgets(line, sizeof line, in))
-        if (sscanf(line, "%31[^,],%lf,%lf", sweep, &value, &seconds) == 3)
-            for (int k = 0; k < 2; k++)
-                if (strcmp(sweep, all[k].sweep) == 0 && all[k].n < MAX_POINTS && value > 0 &&
-                    seconds > 0) {
-                    all[k].x[all[k].n] = value;
-                    all[k].y[all[k].n++] = seconds;
-                }
+    static panel panels[2] = {{.sweep = "hidden",
+                               .label = "first hidden layer width (batch 32)",
+                               .x_step = 1,
+                               .legend_position = PL_POSITION_BOTTOM | PL_POSITION_RIGHT},
+                              {.sweep = "batch",
+                               .label = "batch size (hidden 128)",
+                               .x_step = 2,
+                               .legend_position = PL_POSITION_TOP | PL_POSITION_RIGHT}};
+    bool ok = read_csv(in, argv[1], panels);
     fclose(in);
-    if (all[0].n < 2 || all[1].n < 2) {
-        fprintf(stderr, "plot_scaling: %s: expected at least 2 points per sweep\n", argv[1]);
+    if (!ok)
         return 1;
-    }
-    static const int colours[][3] = {{255, 255, 255}, {0, 0, 0}, {31, 119, 180}};
     nb_plot_page page = {.fn = "plot_scaling", .path = argv[2], .width = 1100, .height = 450,
-                         .colours = colours, .n_colours = 3};
-    if (nb__plot_png(&page, draw, all) != NB_OK) {
+                         .colours = colours, .n_colours = N_COLOURS};
+    if (nb__plot_png(&page, draw, panels) != NB_OK) {
         fprintf(stderr, "plot_scaling: %s\n", nb_last_error());
         return 1;
     }
