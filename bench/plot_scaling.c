@@ -14,7 +14,7 @@
 #include "io/plot.h"
 
 #define MAX_POINTS 32
-#define MAX_LINES 4 /* thread counts per panel */
+#define MAX_LINES 4 /* thread counts per panel (at most NB_PLOT_LEGEND_MAX) */
 
 typedef struct line {
     int threads, n;
@@ -50,29 +50,17 @@ static line *line_for(panel *p, int threads)
 
 static void draw_legend(const panel *p)
 {
-    const char *text[MAX_LINES], *symbols[MAX_LINES];
+    nb_plot_legend legend = {.n = p->n_lines, .line_width = 2.5, .sample_length = 0.1,
+                             .corner = p->legend_position, .x_offset = 0.03, .y_offset = 0.03,
+                             .text = COL_TEXT, .background = COL_BACKGROUND, .border = COL_GRID};
     char labels[MAX_LINES][32];
-    PLINT opts[MAX_LINES], text_colours[MAX_LINES], line_colours[MAX_LINES], styles[MAX_LINES];
-    PLINT symbol_colours[MAX_LINES], symbol_numbers[MAX_LINES];
-    PLFLT widths[MAX_LINES], symbol_scales[MAX_LINES];
     for (int i = 0; i < p->n_lines; i++) {
         snprintf(labels[i], sizeof labels[i], "%d thread%s", p->lines[i].threads,
                  p->lines[i].threads == 1 ? "" : "s");
-        text[i] = labels[i];
-        opts[i] = PL_LEGEND_LINE;
-        text_colours[i] = COL_TEXT;
-        line_colours[i] = symbol_colours[i] = COL_FIRST_LINE + i;
-        styles[i] = 1;
-        widths[i] = 2.5;
-        symbol_scales[i] = 1.0;
-        symbol_numbers[i] = 1;
-        symbols[i] = "#(728)"; /* a filled circle */
+        legend.labels[i] = labels[i];
+        legend.colours[i] = COL_FIRST_LINE + i;
     }
-    PLFLT width, height;
-    pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             p->legend_position | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, 0.03, 0.03, 0.1, COL_BACKGROUND, COL_GRID, 1, p->n_lines, 1, p->n_lines, opts, 0.6,
-             1.0, 2.0, 0.0, text_colours, text, NULL, NULL, NULL, NULL, line_colours, styles,
-             widths, symbol_colours, symbol_scales, symbol_numbers, symbols);
+    nb__plot_legend(&legend);
 }
 
 /* Both axes are in powers of two (the sweeps double), labelled with the

@@ -380,19 +380,11 @@ static void draw_series(const double *x, const double *y, int n, int colour, int
 
 static void draw_legend(const panel *p, PLINT corner)
 {
-    const char *text[2] = {"training", "validation"};
-    const PLINT opt_array[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE};
-    const PLINT text_colours[2] = {COL_TEXT, COL_TEXT};
-    const PLINT line_colours[2] = {COL_TRAIN, COL_VAL};
-    const PLINT line_styles[2] = {1, 3};
-    const PLFLT line_widths[2] = {3.0, 3.0};
-    PLFLT width, height;
-    PLINT n = n_series(p);
-    pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             corner | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, 0.02, 0.03, 0.08,
-             COL_BACKGROUND, COL_GRID, 1, n, 1, n, opt_array, 0.6, 1.0, 2.0, 0.0,
-             text_colours, text, NULL, NULL, NULL, NULL, line_colours, line_styles,
-             line_widths, NULL, NULL, NULL, NULL);
+    nb__plot_legend(&(nb_plot_legend){
+        .n = n_series(p), .labels = {"training", "validation"}, .colours = {COL_TRAIN, COL_VAL},
+        .styles = {1, 3}, .line_width = 3.0, .sample_length = 0.08, .corner = corner,
+        .x_offset = 0.02, .y_offset = 0.03, .text = COL_TEXT, .background = COL_BACKGROUND,
+        .border = COL_GRID});
 }
 
 /* One panel in the viewport [vx0, vx1] x [vy0, vy1] of the page. */

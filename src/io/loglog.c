@@ -89,33 +89,20 @@ static void draw_series(const nb_plot_series *s, int colour)
     plwidth(1.0);
 }
 
+_Static_assert(NB_PLOT_MAX_SERIES <= NB_PLOT_LEGEND_MAX, "a legend entry for every series");
+
 static void draw_legend(const loglog *p)
 {
-    const char *text[NB_PLOT_MAX_SERIES];
-    PLINT opts[NB_PLOT_MAX_SERIES], text_colours[NB_PLOT_MAX_SERIES];
-    PLINT line_colours[NB_PLOT_MAX_SERIES], styles[NB_PLOT_MAX_SERIES];
-    PLINT symbol_colours[NB_PLOT_MAX_SERIES], symbol_numbers[NB_PLOT_MAX_SERIES];
-    PLFLT widths[NB_PLOT_MAX_SERIES], symbol_scales[NB_PLOT_MAX_SERIES];
-    const char *symbols[NB_PLOT_MAX_SERIES];
+    nb_plot_legend legend = {.n = p->n_series, .line_width = 2.5, .sample_length = 0.1,
+                             .corner = PL_POSITION_TOP, .y_offset = 0.03, .text = COL_TEXT,
+                             .background = COL_BACKGROUND, .border = COL_GRID};
     char labels[NB_PLOT_MAX_SERIES][128];
     for (int s = 0; s < p->n_series; s++) {
-        text[s] = nb__plot_text(p->series[s].label ? p->series[s].label : "", labels[s],
-                                sizeof labels[s]);
-        opts[s] = PL_LEGEND_LINE;
-        text_colours[s] = COL_TEXT;
-        line_colours[s] = symbol_colours[s] = COL_FIRST_SERIES + s;
-        styles[s] = 1;
-        widths[s] = 2.5;
-        symbol_scales[s] = 1.0;
-        symbol_numbers[s] = 1;
-        symbols[s] = "#(728)"; /* a filled circle */
+        legend.labels[s] = nb__plot_text(p->series[s].label ? p->series[s].label : "",
+                                         labels[s], sizeof labels[s]);
+        legend.colours[s] = COL_FIRST_SERIES + s;
     }
-    PLFLT width, height;
-    pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             PL_POSITION_TOP | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, 0, 0.03, 0.1,
-             COL_BACKGROUND, COL_GRID, 1, p->n_series, 1, p->n_series, opts, 0.6, 1.0, 2.0,
-             0.0, text_colours, text, NULL, NULL, NULL, NULL, line_colours, styles, widths,
-             symbol_colours, symbol_scales, symbol_numbers, symbols);
+    nb__plot_legend(&legend);
 }
 
 static void draw_loglog(void *user)

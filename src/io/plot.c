@@ -36,6 +36,27 @@ const char *nb__plot_text(const char *text, char *buf, size_t len)
     return buf;
 }
 
+void nb__plot_legend(const nb_plot_legend *legend)
+{
+    enum { MAX = NB_PLOT_LEGEND_MAX };
+    PLINT opts[MAX], text_colours[MAX], line_colours[MAX], styles[MAX];
+    PLFLT widths[MAX];
+    int n = legend->n < MAX ? legend->n : MAX;
+    for (int i = 0; i < n; i++) {
+        opts[i] = PL_LEGEND_LINE;
+        text_colours[i] = legend->text;
+        line_colours[i] = legend->colours[i];
+        styles[i] = legend->styles[i] > 0 ? legend->styles[i] : 1;
+        widths[i] = legend->line_width;
+    }
+    PLFLT width, height;
+    pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             legend->corner | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, legend->x_offset,
+             legend->y_offset, legend->sample_length, legend->background, legend->border, 1, n,
+             1, n, opts, 0.6, 1.0, 2.0, 0.0, text_colours, legend->labels, NULL, NULL, NULL,
+             NULL, line_colours, styles, widths, NULL, NULL, NULL, NULL);
+}
+
 /* True when the file starts with the 8 bytes every PNG starts with. */
 static bool is_png(const char *file)
 {

@@ -18,6 +18,7 @@
 #ifndef NABLA_IO_PLOT_H
 #define NABLA_IO_PLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nabla/error.h"
@@ -48,6 +49,24 @@ nb_status nb__plot_png(const nb_plot_page *page, void (*draw)(void *user), void 
 /* PLplot reads '#' as the start of an escape sequence: `text` with each '#'
  * doubled, cut to fit buf; returns buf. */
 const char *nb__plot_text(const char *text, char *buf, size_t len);
+
+/* A legend of lines inside the viewport, one entry a line, in one column,
+ * on the background colour with a border. Colours are cmap0 indices. */
+#define NB_PLOT_LEGEND_MAX 8
+typedef struct nb_plot_legend {
+    int n;                            /* entries, 1 to NB_PLOT_LEGEND_MAX */
+    const char *labels[NB_PLOT_LEGEND_MAX]; /* drawn as given (see nb__plot_text) */
+    int colours[NB_PLOT_LEGEND_MAX];  /* each entry's line */
+    int styles[NB_PLOT_LEGEND_MAX];   /* PLplot line styles; 0 is taken as 1, solid */
+    double line_width;
+    double sample_length;             /* of each entry's piece of line, viewport units */
+    int corner;                       /* PL_POSITION_TOP | PL_POSITION_RIGHT, ... */
+    double x_offset, y_offset;        /* from the corner, viewport units */
+    int text, background, border;     /* colours */
+} nb_plot_legend;
+
+/* Draw it (inside nb__plot_png's draw). */
+void nb__plot_legend(const nb_plot_legend *legend);
 #endif
 
 #endif
