@@ -139,7 +139,7 @@ torch_scale=$(awk -v n="$torch_samples" 'BEGIN { print 48000 / n }')
 
 row='%-6s %-8s %-9s %-9s %-20s %-10s %-10s %-9s %-14s %-11s %-8s %s\n'
 echo
-echo "medians over $rounds rounds; ratio = PyTorch's time / nabla's, round by round"
+echo "medians over $rounds round(s); ratio = PyTorch's time / nabla's, round by round"
 # shellcheck disable=SC2059 # the format is the row above
 printf "$row" batch threads nabla_s torch_s "ratio (low to high)" nabla_acc torch_acc nabla_MB \
     "nabla_GFLOP/s" portable_s floor_s of_floor
