@@ -245,15 +245,19 @@ static void run_serially(const job *j)
 }
 
 /* Jobs handed to the workers so far; only ever changed by the thread that
- * holds pool.dispatch. */
-static uint64_t jobs_posted;
+ * holds pool.dispatch, but read without it (atomic: another user thread may
+ * be posting). */
+static _Atomic uint64_t jobs_posted;
 
-uint64_t nb__pool_jobs_posted(void) { return jobs_posted; }
+uint64_t nb__pool_jobs_posted(void)
+{
+    return atomic_load_explicit(&jobs_posted, memory_order_relaxed);
+}
 
 /* Publish job j as the next generation and wake sleeping workers. */
 static uint64_t post(const job *j)
 {
-    jobs_posted++;
+    atomic_fetch_add_explicit(&jobs_posted, 1, memory_order_relaxed);
     pool.job = *j;
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     uint64_t gen = STATE_GEN(atomic_load(&pool.state)) + 1;
