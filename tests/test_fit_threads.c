@@ -219,11 +219,14 @@ static nb_tensor *nan_grad_on_marked_part(nb_tape *tape, nb_tensor *pred, nb_ten
     return nb_loss_categorical_crossentropy(tape, pred, target);
 }
 
-START_TEST(a_nan_gradient_in_the_second_part_stops_fit_before_the_step)
+/* Fit with two threads on data whose row `marked` makes its part's
+ * gradient NaN: fit must stop before the step, whichever part it is in
+ * (the sums check the parts' gradients, part 0's being the model's own). */
+static void check_nan_gradient_stops_fit(int64_t marked)
 {
     nb_tensor *x, *y;
     class_data(&x, &y);
-    nb_tensor_set(y, 100 * CLASSES, 7); /* row 100: the second half of batch 1 */
+    nb_tensor_set(y, marked * CLASSES, 7);
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
     nb_model *model = nb_sequential();
     nb_model_set_input_shape(model, NB_SHAPE(FEATURES));
@@ -247,6 +250,17 @@ START_TEST(a_nan_gradient_in_the_second_part_stops_fit_before_the_step)
     nb_tensor_free(x);
     nb_tensor_free(y);
 }
+
+START_TEST(a_nan_gradient_in_the_first_part_stops_fit_before_the_step)
+{
+    check_nan_gradient_stops_fit(10); /* row 10: the first half of batch 1 */
+}
+END_TEST
+
+START_TEST(a_nan_gradient_in_the_second_part_stops_fit_before_the_step)
+{
+    check_nan_gradient_stops_fit(100); /* row 100: the second half of batch 1 */
+}
 END_TEST
 
 static Suite *fit_threads_suite(void)
@@ -259,6 +273,7 @@ static Suite *fit_threads_suite(void)
     tcase_add_test(tc, a_layer_that_cannot_be_copied_or_f64_is_not_split);
     tcase_add_test(tc, two_threads_match_one_thread_within_f32_tolerance);
     tcase_add_test(tc, two_threads_are_repeatable_with_dropout);
+    tcase_add_test(tc, a_nan_gradient_in_the_first_part_stops_fit_before_the_step);
     tcase_add_test(tc, a_nan_gradient_in_the_second_part_stops_fit_before_the_step);
     tcase_add_test(tc, an_error_in_the_second_part_is_reported_by_fit);
     suite_add_tcase(s, tc);
