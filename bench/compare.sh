@@ -69,6 +69,11 @@ fi
 field() { # field NAME FILE: the value after "NAME: "
     sed -n "s/^$1: \([0-9.]*\).*/\1/p" "$2" | head -n 1
 }
+shown() { # shown NAME FILE: the value after "NAME: ", or - when there is none
+    local v
+    v=$(field "$1" "$2" 2>/dev/null || true)
+    echo "${v:--}"
+}
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -79,19 +84,32 @@ echo "OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-unset}"
 echo "load at start:$(uptime | sed 's/.*load average:/ /')"
 
 # ---- the runs: round r writes $out/PROGRAM.bB.tT.rR ------------------------
+# run FILE COMMAND...: COMMAND's output into FILE; a failing run is said,
+# with the end of its output, and shows as - in the tables (its numbers are
+# missing), instead of ending the rounds
+run() {
+    local file=$1 status=0
+    shift
+    "$@" >"$file" 2>&1 || status=$?
+    if [[ $status -ne 0 ]]; then
+        echo "compare.sh: $* failed (exit $status); its last lines:" >&2
+        tail -n 5 "$file" >&2
+        : >"$file"
+    fi
+}
 for ((r = 1; r <= rounds; r++)); do
     for b in $batches; do
         if [[ -x "$floor_bin" ]]; then
-            "$floor_bin" --batch "$b" --epochs "$epochs" >"$out/floor.b$b.r$r" 2>&1
+            run "$out/floor.b$b.r$r" "$floor_bin" --batch "$b" --epochs "$epochs"
         fi
         for t in $threads; do
-            "$build/bench/nabla_bench" --data "$data" --batch "$b" --threads "$t" \
-                --epochs "$epochs" >"$out/nabla.b$b.t$t.r$r" 2>&1
-            "$python" bench/torch_mlp.py --data "$data" --batch "$b" --threads "$t" \
-                --epochs "$torch_epochs" --samples "$torch_samples" >"$out/torch.b$b.t$t.r$r" 2>&1
+            run "$out/nabla.b$b.t$t.r$r" "$build/bench/nabla_bench" --data "$data" --batch "$b" \
+                --threads "$t" --epochs "$epochs"
+            run "$out/torch.b$b.t$t.r$r" "$python" bench/torch_mlp.py --data "$data" --batch "$b" \
+                --threads "$t" --epochs "$torch_epochs" --samples "$torch_samples"
             if [[ $portable == 1 ]]; then
-                "$portable_build/bench/nabla_bench" --data "$data" --batch "$b" \
-                    --threads "$t" --epochs "$epochs" >"$out/portable.b$b.t$t.r$r" 2>&1
+                run "$out/portable.b$b.t$t.r$r" "$portable_build/bench/nabla_bench" \
+                    --data "$data" --batch "$b" --threads "$t" --epochs "$epochs"
             fi
         done
     done
@@ -118,10 +136,13 @@ rounds_of() {
     done
 }
 median() { # the median of the numbers on standard input (- ignored), or -
-    grep -v '^-$' | sort -g | awk '{ a[NR] = $1 } END {
+    { grep -v '^-$' || true; } | sort -g | awk '{ a[NR] = $1 } END {
         if (NR == 0) print "-"
         else if (NR % 2) printf "%.4g\n", a[(NR + 1) / 2]
         else printf "%.4g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+lowest() { # the lowest of the numbers on standard input (- ignored), or -
+    { grep -v '^-$' || true; } | sort -g | awk 'NR == 1 { v = $1 } END { print NR ? v : "-" }'
 }
 # ratios A_LINES B_LINES: A / B, round by round (both lists in round order;
 # a round where either is - gives none)
@@ -157,9 +178,9 @@ for b in $batches; do
         # shellcheck disable=SC2059
         printf "$row" "$b" "$t" "$n_s" "$(median <<<"$t_all")" \
             "$(ratios "$t_all" "$n_all" | spread)" \
-            "$(field "test accuracy" "$out/nabla.$stem.r1")" \
-            "$(field "test accuracy" "$out/torch.$stem.r1")" \
-            "$(field peak_rss_mb "$out/nabla.$stem.r1")" \
+            "$(shown "test accuracy" "$out/nabla.$stem.r1")" \
+            "$(shown "test accuracy" "$out/torch.$stem.r1")" \
+            "$(shown peak_rss_mb "$out/nabla.$stem.r1")" \
             "$(rounds_of gflops "$out/nabla.$stem" | median)" \
             "$(rounds_of "median epoch_seconds" "$out/portable.$stem" | median)" "$f_s" "$of_floor"
     done
@@ -186,11 +207,11 @@ fi
 echo
 echo "nabla with $first_t thread(s) against PyTorch's best thread count, round by round:"
 for b in $batches; do
+    # one line per round: the lowest of that round's PyTorch times, or -
     best=$(for ((r = 1; r <= rounds; r++)); do
         for t in $threads; do
-            v=$(rounds_of "median epoch_seconds" "$out/torch.b$b.t$t" "$torch_scale" | sed -n "${r}p")
-            [[ $v != - ]] && echo "$v"
-        done | sort -g | head -n 1 | grep . || echo -
+            rounds_of "median epoch_seconds" "$out/torch.b$b.t$t" "$torch_scale" | sed -n "${r}p"
+        done | lowest
     done)
     echo "  batch $b: $(ratios "$best" \
         "$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$first_t")" | spread)"
