@@ -38,14 +38,22 @@ point() { # point SWEEP VALUE HIDDEN BATCH: a row for each thread count
         awk -v sweep="$1" -v value="$2" -v t="$t" -v n="$n" '
             /^median epoch_seconds:/ { s = $3 }
             /^gflops:/ { g = $2 }
-            END { printf "%s,%s,%s,%.4f,%.0f,%s\n", sweep, value, t, s * 48000 / n, n / s, g }' \
+            END {
+                if (s <= 0) { print "scaling.sh: no epoch time for " sweep " " value ", " t " thread(s)" > "/dev/stderr"; exit 1 }
+                printf "%s,%s,%s,%.4f,%.0f,%s\n", sweep, value, t, s * 48000 / n, n / s, g }' \
             <<<"$out"
     done
 }
 
+# the CSV is written beside its place and moved there whole: a sweep that
+# stops part way leaves the previous one
+partial=$(mktemp "$csv.XXXXXX")
+trap 'rm -f "$partial"' EXIT
+chmod 0644 "$partial"
 {
     echo "sweep,value,threads,epoch_seconds,samples_per_second,gflops"
     for h in 128 256 512 1024 2048; do point hidden "$h" "$h" 32; done
     for b in 1 2 4 8 16 32 64 128 256 512 1024; do point batch "$b" 128 "$b"; done
-} | tee "$csv"
+} | tee "$partial"
+mv "$partial" "$csv"
 "$build/bench/plot_scaling" "$csv" "$png"
