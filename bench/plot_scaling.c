@@ -116,6 +116,20 @@ static void draw(void *user)
     draw_panel(&panels[1]);
 }
 
+/* One CSV row's point onto its panel's line for `threads` (dropped when
+ * the sweep is unknown or the panel is full). */
+static void add_point(panel panels[2], const char *sweep, int threads, double value,
+                      double seconds)
+{
+    for (int k = 0; k < 2; k++) {
+        line *l = strcmp(sweep, panels[k].sweep) == 0 ? line_for(&panels[k], threads) : NULL;
+        if (l && l->n < MAX_POINTS) {
+            l->x[l->n] = log2(value);
+            l->y[l->n++] = log2(seconds);
+        }
+    }
+}
+
 /* Read the CSV's rows into the panels; false (with a message) when a panel
  * has a line of fewer than two points. */
 static bool read_csv(FILE *in, const char *path, panel panels[2])
@@ -126,13 +140,7 @@ static bool read_csv(FILE *in, const char *path, panel panels[2])
     while (fgets(text, sizeof text, in))
         if (sscanf(text, "%31[^,],%lf,%d,%lf", sweep, &value, &threads, &seconds) == 4 &&
             value > 0 && seconds > 0 && threads > 0)
-            for (int k = 0; k < 2; k++) {
-                line *l = strcmp(sweep, panels[k].sweep) == 0 ? line_for(&panels[k], threads) : NULL;
-                if (l && l->n < MAX_POINTS) {
-                    l->x[l->n] = log2(value);
-                    l->y[l->n++] = log2(seconds);
-                }
-            }
+            add_point(panels, sweep, threads, value, seconds);
     for (int k = 0; k < 2; k++) {
         bool enough = panels[k].n_lines > 0;
         for (int i = 0; i < panels[k].n_lines; i++)
