@@ -202,7 +202,7 @@ if [[ -x "$floor_bin" ]]; then
     done
 fi
 
-# the comparison: nabla on its first thread count against PyTorch's
+# the comparison the project aims at: nabla on its first thread count against PyTorch's
 # best thread count of the same round
 echo
 echo "nabla with $first_t thread(s) against PyTorch's best thread count, round by round:"
