@@ -194,8 +194,8 @@ echo "time at all outside them); accuracies are those of round 1"
 if [[ -x "$floor_bin" ]]; then
     echo
     echo "the floor's parts (medians over the rounds; bench/nabla_floor.c):"
+    part() { rounds_of "$1" "$out/floor.b$b" | median; } # the field NAME for batch $b
     for b in $batches; do
-        part() { rounds_of "$1" "$out/floor.b$b" | median; }
         echo "  batch $b: products $(part gemm_seconds) s (OpenBLAS), $(part gemm_at_peak_seconds) s" \
             "at the core's peak of $(part peak_gflops) GFLOP/s; Adam $(part adam_seconds) s;" \
             "batch copy $(part gather_seconds) s"
