@@ -39,7 +39,11 @@ point() { # point SWEEP VALUE HIDDEN BATCH: a row for each thread count
             /^median epoch_seconds:/ { s = $3 }
             /^gflops:/ { g = $2 }
             END {
-                if (s <= 0) { print "scaling.sh: no epoch time for " sweep " " value ", " t " thread(s)" > "/dev/stderr"; exit 1 }
+                if (s <= 0) {
+                    print "scaling.sh: no epoch time for " sweep " " value ", " t " thread(s)" \
+                        > "/dev/stderr"
+                    exit 1
+                }
                 printf "%s,%s,%s,%.4f,%.0f,%s\n", sweep, value, t, s * 48000 / n, n / s, g }' \
             <<<"$out"
     done
