@@ -1,12 +1,33 @@
-/* Activations: relu, sigmoid, tanh. Each line: name, forward, backward. */
+/* Activations: relu, sigmoid, tanh, leaky relu, ELU, GELU, softplus and SiLU.
+ * Each line: name, forward, backward (x input, y output, g upstream, c the
+ * op's alpha). */
 #include "ops/ops_internal.h"
+
+/* The logistic function; for very negative v, exp(-v) = inf gives 0. */
+#define SIGMOID(v) (1 / (1 + exp(-(v))))
+/* 1 / sqrt 2 and 1 / sqrt(2 pi), for the normal distribution in GELU */
+#define INV_SQRT2 0.70710678118654752440
+#define INV_SQRT_2PI 0.39894228040143267794
 
 /* d/dx relu = 1 where x > 0, else 0 */
 NB_DEFINE_UNARY_OP(relu, x > 0 ? x : 0, x > 0 ? g : 0);
 /* d/dx sigmoid = y (1 - y); for very negative x, exp(-x) = inf gives y = 0 */
-NB_DEFINE_UNARY_OP(sigmoid, 1 / (1 + exp(-x)), g * y * (1 - y));
+NB_DEFINE_UNARY_OP(sigmoid, SIGMOID(x), g * y * (1 - y));
 /* d/dx tanh = 1 - y^2 */
 NB_DEFINE_UNARY_OP(tanh, tanh(x), g * (1 - y * y));
+/* d/dx leaky_relu = 1 where x > 0, else alpha */
+NB_DEFINE_UNARY_OP(leaky_relu, x > 0 ? x : c * x, x > 0 ? g : c * g);
+/* d/dx elu = 1 where x > 0, else alpha e^x; expm1 keeps e^x - 1 exact near 0 */
+NB_DEFINE_UNARY_OP(elu, x > 0 ? x : c * expm1(x), x > 0 ? g : g * c * exp(x));
+/* gelu = x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (erfc, not 1 + erf,
+ * keeps the tail exact for negative x); d/dx gelu = Phi(x) + x phi(x) */
+NB_DEFINE_UNARY_OP(gelu, x * erfc(-x * INV_SQRT2) / 2,
+                   g * (erfc(-x * INV_SQRT2) / 2 + x * exp(-x * x / 2) * INV_SQRT_2PI));
+/* softplus = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), whose exp never
+ * overflows; d/dx softplus = sigmoid(x) */
+NB_DEFINE_UNARY_OP(softplus, (x > 0 ? x : 0) + log1p(exp(-fabs(x))), g * SIGMOID(x));
+/* silu = x sigmoid(x); d/dx silu = s (1 + x (1 - s)) with s = sigmoid(x) */
+NB_DEFINE_UNARY_OP(silu, x * SIGMOID(x), g * SIGMOID(x) * (1 + x * (1 - SIGMOID(x))));
 
 nb_tensor *nb_relu(nb_tape *tape, nb_tensor *x) { return nb__apply_unary(tape, &relu_op, x, 0, 0); }
 
@@ -16,3 +37,37 @@ nb_tensor *nb_sigmoid(nb_tape *tape, nb_tensor *x)
 }
 
 nb_tensor *nb_tanh(nb_tape *tape, nb_tensor *x) { return nb__apply_unary(tape, &tanh_op, x, 0, 0); }
+
+/* An alpha that is NaN or infinite would turn every output below 0 (or at
+ * 0) into NaN: refuse it here, where the caller can be told. */
+static bool alpha_is_finite(const nb_op *op, double alpha)
+{
+    if (isfinite(alpha))
+        return true;
+    nb_error(NB_ERR_ARG, "nb_%s: alpha %g is not finite: expected a finite number", op->name,
+             alpha);
+    return false;
+}
+
+nb_tensor *nb_leaky_relu(nb_tape *tape, nb_tensor *x, double alpha)
+{
+    if (!alpha_is_finite(&leaky_relu_op, alpha))
+        return NULL;
+    return nb__apply_unary(tape, &leaky_relu_op, x, alpha, 0);
+}
+
+nb_tensor *nb_elu(nb_tape *tape, nb_tensor *x, double alpha)
+{
+    if (!alpha_is_finite(&elu_op, alpha))
+        return NULL;
+    return nb__apply_unary(tape, &elu_op, x, alpha, 0);
+}
+
+nb_tensor *nb_gelu(nb_tape *tape, nb_tensor *x) { return nb__apply_unary(tape, &gelu_op, x, 0, 0); }
+
+nb_tensor *nb_softplus(nb_tape *tape, nb_tensor *x)
+{
+    return nb__apply_unary(tape, &softplus_op, x, 0, 0);
+}
+
+nb_tensor *nb_silu(nb_tape *tape, nb_tensor *x) { return nb__apply_unary(tape, &silu_op, x, 0, 0); }

@@ -1,4 +1,6 @@
-/* Softmax and log-softmax over the last axis, stable for large inputs. */
+/* Softmax and log-softmax over the last axis (the hot path of classifiers:
+ * contiguous rows), and over any axis (strided lines), stable for large
+ * inputs. */
 #include "ops/ops_internal.h"
 
 static nb_status softmax_infer(const nb_node *node, nb_dtype *dtype, int *rank,
@@ -27,7 +29,7 @@ static nb_status softmax_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                 sum += yr[j];                                                                \
             }                                                                                \
             if (LOG) {                                                                       \
-                T log_sum = log(sum);                                                        \
+                T log_sum = LOG ? log(sum) : 0;                                              \
                 for (int64_t j = 0; j < n; j++)                                              \
                     yr[j] = xr[j] - m - log_sum;                                             \
             } else {                                                                         \
@@ -111,4 +113,152 @@ nb_tensor *nb_softmax(nb_tape *tape, nb_tensor *x)
 nb_tensor *nb_log_softmax(nb_tape *tape, nb_tensor *x)
 {
     return nb_op_apply(tape, &log_softmax_op, 1, (nb_tensor *[]){x}, NULL, 0);
+}
+
+/* ---- over any axis ------------------------------------------------------ */
+
+typedef struct softmax_axis_attrs {
+    int axis; /* in [0, rank) */
+} softmax_axis_attrs;
+
+/* View the tensor as [outer, n, inner] around the axis: the line (o, i)
+ * holds the n elements at (o n + k) inner + i, k = 0..n-1. */
+static void softmax_axis_dims(const nb_node *node, int64_t *outer, int64_t *n, int64_t *inner)
+{
+    const nb_tensor *x = node->inputs[0];
+    int axis = NB_ATTRS(node, softmax_axis_attrs)->axis;
+    *outer = 1, *inner = 1;
+    for (int d = 0; d < axis; d++)
+        *outer *= x->shape[d];
+    *n = x->shape[axis];
+    for (int d = axis + 1; d < x->rank; d++)
+        *inner *= x->shape[d];
+}
+
+/* SOFTMAX_ROWS on each strided line: the same maximum subtracted first. */
+#define SOFTMAX_LINES(T, LOG)                                                                \
+    do {                                                                                     \
+        const T *x = node->inputs[0]->data;                                                  \
+        T *y = node->output->data;                                                           \
+        for (int64_t o = 0; o < outer; o++)                                                  \
+            for (int64_t i = 0; i < inner; i++) {                                            \
+                const T *xl = x + o * n * inner + i;                                         \
+                T *yl = y + o * n * inner + i;                                               \
+                T m = xl[0];                                                                 \
+                for (int64_t k = 1; k < n; k++)                                              \
+                    m = xl[k * inner] > m ? xl[k * inner] : m;                               \
+                T sum = 0;                                                                   \
+                for (int64_t k = 0; k < n; k++) {                                            \
+                    yl[k * inner] = exp(xl[k * inner] - m);                                  \
+                    sum += yl[k * inner];                                                    \
+                }                                                                            \
+                T log_sum = LOG ? log(sum) : 0;                                              \
+                for (int64_t k = 0; k < n; k++)                                              \
+                    yl[k * inner] = LOG ? xl[k * inner] - m - log_sum : yl[k * inner] / sum; \
+            }                                                                                \
+    } while (0)
+
+static nb_status softmax_lines(nb_node *node, bool log_space)
+{
+    int64_t outer, n, inner;
+    softmax_axis_dims(node, &outer, &n, &inner);
+    if (node->output->dtype == NB_F32)
+        SOFTMAX_LINES(float, log_space);
+    else
+        SOFTMAX_LINES(double, log_space);
+    return NB_OK;
+}
+
+static nb_status softmax_axis_forward(nb_node *node) { return softmax_lines(node, false); }
+static nb_status log_softmax_axis_forward(nb_node *node) { return softmax_lines(node, true); }
+
+/* The same derivatives as the last-axis ops, along each strided line:
+ * softmax: dx_k = y_k (g_k - sum_j g_j y_j)
+ * log-softmax: dx_k = g_k - exp(y_k) sum_j g_j */
+#define SOFTMAX_GRAD_LINES(T, LOG)                                                           \
+    do {                                                                                     \
+        const T *y = node->output->data, *g = node->output->grad;                            \
+        T *dx = grad_in;                                                                     \
+        for (int64_t o = 0; o < outer; o++)                                                  \
+            for (int64_t i = 0; i < inner; i++) {                                            \
+                int64_t start = o * n * inner + i;                                           \
+                const T *yl = y + start, *gl = g + start;                                    \
+                T *dl = dx + start;                                                          \
+                T dot = 0;                                                                   \
+                for (int64_t k = 0; k < n; k++)                                              \
+                    dot += LOG ? gl[k * inner] : gl[k * inner] * yl[k * inner];              \
+                for (int64_t k = 0; k < n; k++)                                              \
+                    dl[k * inner] += LOG ? gl[k * inner] - exp(yl[k * inner]) * dot          \
+                                         : yl[k * inner] * (gl[k * inner] - dot);            \
+            }                                                                                \
+    } while (0)
+
+static nb_status softmax_lines_grad(nb_node *node, bool log_space)
+{
+    void *grad_in = nb_node_input_grad(node, 0);
+    if (!grad_in)
+        return NB_ERR_NOMEM; /* recorded, so the input wants a gradient */
+    int64_t outer, n, inner;
+    softmax_axis_dims(node, &outer, &n, &inner);
+    if (node->output->dtype == NB_F32)
+        SOFTMAX_GRAD_LINES(float, log_space);
+    else
+        SOFTMAX_GRAD_LINES(double, log_space);
+    return NB_OK;
+}
+
+static nb_status softmax_axis_backward(nb_node *node) { return softmax_lines_grad(node, false); }
+static nb_status log_softmax_axis_backward(nb_node *node) { return softmax_lines_grad(node, true); }
+
+static const nb_op softmax_axis_op = {
+    .name = "softmax_axis",
+    .n_inputs = 1,
+    .infer = nb_infer_same_as_input, /* the axis is checked by apply_along */
+    .forward = softmax_axis_forward,
+    .backward = softmax_axis_backward,
+    .overwrites_output = true,
+};
+
+static const nb_op log_softmax_axis_op = {
+    .name = "log_softmax_axis",
+    .n_inputs = 1,
+    .infer = nb_infer_same_as_input,
+    .forward = log_softmax_axis_forward,
+    .backward = log_softmax_axis_backward,
+    .overwrites_output = true,
+};
+
+/* Check the axis (negative counts from the end); the last axis takes the
+ * contiguous op `last`, any other the strided op `along`. */
+static nb_tensor *apply_along(nb_tape *tape, const nb_op *along, const nb_op *last, nb_tensor *x,
+                              int axis)
+{
+    if (!x) /* nb_op_apply keeps the earlier message */
+        return nb_op_apply(tape, along, 1, (nb_tensor *[]){x}, NULL, 0);
+    int a = axis < 0 ? axis + x->rank : axis;
+    if (a < 0 || a >= x->rank) {
+        char buf[NB_SHAPE_BUF];
+        if (x->rank == 0)
+            nb_error(NB_ERR_ARG, "nb_%s: axis %d is out of range for x of shape [] (rank 0): "
+                     "expected rank 1 to %d", along->name, axis, NB_MAX_RANK);
+        else
+            nb_error(NB_ERR_ARG, "nb_%s: axis %d is out of range for x of shape %s (rank %d): "
+                     "expected %d to %d", along->name, axis, nb_shape_str(x, buf, sizeof buf),
+                     x->rank, -x->rank, x->rank - 1);
+        return NULL;
+    }
+    if (a == x->rank - 1)
+        return nb_op_apply(tape, last, 1, (nb_tensor *[]){x}, NULL, 0);
+    softmax_axis_attrs attrs = {a};
+    return nb_op_apply(tape, along, 1, (nb_tensor *[]){x}, &attrs, sizeof attrs);
+}
+
+nb_tensor *nb_softmax_axis(nb_tape *tape, nb_tensor *x, int axis)
+{
+    return apply_along(tape, &softmax_axis_op, &softmax_op, x, axis);
+}
+
+nb_tensor *nb_log_softmax_axis(nb_tape *tape, nb_tensor *x, int axis)
+{
+    return apply_along(tape, &log_softmax_axis_op, &log_softmax_op, x, axis);
 }
