@@ -29,7 +29,7 @@ static nb_status softmax_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                 sum += yr[j];                                                                \
             }                                                                                \
             if (LOG) {                                                                       \
-                T log_sum = LOG ? log(sum) : 0;                                              \
+                T log_sum = log(sum);                                                        \
                 for (int64_t j = 0; j < n; j++)                                              \
                     yr[j] = xr[j] - m - log_sum;                                             \
             } else {                                                                         \
