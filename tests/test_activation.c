@@ -1,4 +1,6 @@
-/* Tests for the activations (src/ops/activation.c): relu, sigmoid, tanh. */
+/* Tests for the activations (src/ops/activation.c): relu, sigmoid, tanh,
+ * leaky relu, ELU, GELU, softplus and SiLU; and for sine and cosine
+ * (src/ops/trig.c), which are unary ops of the same template. */
 #include <math.h>
 
 #include "nb_test.h"
@@ -44,6 +46,84 @@ START_TEST(tanh_saturates_for_large_inputs)
 }
 END_TEST
 
+/* Fixed alphas for the ops that take one, so they fit nb_test_unary_fn. */
+static nb_tensor *leaky_relu_02(nb_tape *tape, nb_tensor *x) { return nb_leaky_relu(tape, x, 0.2); }
+static nb_tensor *elu_15(nb_tape *tape, nb_tensor *x) { return nb_elu(tape, x, 1.5); }
+static nb_tensor *elu_1(nb_tape *tape, nb_tensor *x) { return nb_elu(tape, x, 1.0); }
+
+START_TEST(leaky_relu_scales_negatives_by_alpha)
+{
+    /* the gradient at exactly 0 is taken as alpha */
+    nb_test_check_unary("leaky_relu", leaky_relu_02, 5, (double[]){-2, -0.5, 0, 0.5, 3},
+                        (double[]){-0.4, -0.1, 0, 0.5, 3}, (double[]){0.2, 0.2, 0.2, 1, 1});
+}
+END_TEST
+
+START_TEST(elu_grad_is_alpha_e_to_the_x_below_zero)
+{
+    /* alpha 1.5: y = 1.5 (e^x - 1) and dy/dx = 1.5 e^x for x <= 0 */
+    nb_test_check_unary("elu", elu_15, 4, (double[]){-1, -0.5, 0, 2},
+                        (double[]){-0.9481808382428365, -0.5902040104310499, 0, 2},
+                        (double[]){0.5518191617571635, 0.9097959895689501, 1.5, 1});
+}
+END_TEST
+
+START_TEST(gelu_grad_is_phi_plus_x_times_density)
+{
+    /* y = x Phi(x), dy/dx = Phi(x) + x phi(x); Phi(-1) = 0.15865525393145707 */
+    nb_test_check_unary("gelu", nb_gelu, 5, (double[]){-1, 0, 0.5, 2, -5},
+                        (double[]){-0.15865525393145707, 0, 0.34573123063700656,
+                                   1.9544997361036416, -1.4332578593959731e-06},
+                        (double[]){-0.08331547058768629, 0.5, 0.8674951246561629,
+                                   1.085231801078197, -7.146946001792295e-06});
+}
+END_TEST
+
+START_TEST(softplus_grad_is_sigmoid)
+{
+    /* softplus(0) = ln 2; at -30 the result e^-30 keeps its digits */
+    nb_test_check_unary("softplus", nb_softplus, 4, (double[]){-1, 0, 2, -30},
+                        (double[]){0.31326168751822286, 0.6931471805599453, 2.1269280110429727,
+                                   9.357622968839737e-14},
+                        (double[]){0.2689414213699951, 0.5, 0.8807970779778823,
+                                   9.357622968839299e-14});
+}
+END_TEST
+
+START_TEST(silu_grad_is_s_times_one_plus_x_times_one_minus_s)
+{
+    nb_test_check_unary("silu", nb_silu, 3, (double[]){-1, 0, 2},
+                        (double[]){-0.2689414213699951, 0, 1.7615941559557646},
+                        (double[]){0.07232948812851325, 0.5, 1.0907842487848955});
+}
+END_TEST
+
+START_TEST(sin_grad_is_cos_and_cos_grad_is_minus_sin)
+{
+    nb_test_check_unary("sin", nb_sin, 3, (double[]){0, 0.5, -2},
+                        (double[]){0, 0.479425538604203, -0.9092974268256817},
+                        (double[]){1, 0.8775825618903728, -0.4161468365471424});
+    nb_test_check_unary("cos", nb_cos, 3, (double[]){0, 0.5, -2},
+                        (double[]){1, 0.8775825618903728, -0.4161468365471424},
+                        (double[]){0, -0.479425538604203, 0.9092974268256817});
+}
+END_TEST
+
+START_TEST(smooth_activations_are_finite_for_plus_minus_1000)
+{
+    /* e^1000 overflows: each op must be written so it never meets inf - inf
+     * or 0 * inf. At -1000 softplus, SiLU and GELU are 0 (to underflow) and
+     * ELU is -alpha; at +1000 all are x with slope 1. */
+    const double x[] = {-1000, 1000};
+    nb_test_check_unary("softplus", nb_softplus, 2, x, (double[]){0, 1000}, (double[]){0, 1});
+    nb_test_check_unary("silu", nb_silu, 2, x, (double[]){0, 1000}, (double[]){0, 1});
+    nb_test_check_unary("gelu", nb_gelu, 2, x, (double[]){0, 1000}, (double[]){0, 1});
+    nb_test_check_unary("elu", elu_1, 2, x, (double[]){-1, 1000}, (double[]){0, 1});
+    nb_test_check_unary("leaky_relu", leaky_relu_02, 2, x, (double[]){-200, 1000},
+                        (double[]){0.2, 1});
+}
+END_TEST
+
 /* ---- gradient checks ---------------------------------------------------- */
 
 typedef struct activation_case {
@@ -57,6 +137,13 @@ static const activation_case cases[] = {
     {"relu", nb_relu, -2, 2, true},
     {"sigmoid", nb_sigmoid, -4, 4, false},
     {"tanh", nb_tanh, -2, 2, false},
+    {"leaky_relu", leaky_relu_02, -2, 2, true},
+    {"elu", elu_15, -2, 2, true},
+    {"gelu", nb_gelu, -3, 3, false},
+    {"softplus", nb_softplus, -4, 4, false},
+    {"silu", nb_silu, -4, 4, false},
+    {"sin", nb_sin, -4, 4, false},
+    {"cos", nb_cos, -4, 4, false},
 };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
@@ -74,7 +161,8 @@ START_TEST(grad_matches_finite_differences)
         const nb_test_shape *shape = &nb_test_grad_shapes[s];
         nb_tensor *x = nb_test_uniform(NB_F64, shape->rank, shape->shape, c->low, c->high,
                                        (uint64_t)(10 * _i + s));
-        /* relu: move values in (-0.1, 0.1) out to +-0.1, away from the kink */
+        /* relu, leaky relu, ELU: move values in (-0.1, 0.1) out to +-0.1,
+         * away from the kink */
         if (c->kink_at_zero)
             nb_test_keep_away(x, 0, 0.1);
         nb_tensor_set_requires_grad(x, true);
@@ -94,6 +182,47 @@ START_TEST(activations_keep_shape_and_dtype)
                       cases[i].name);
         nb_tensor_free(y);
     }
+    nb_tensor_free(x);
+}
+END_TEST
+
+START_TEST(activations_without_a_tape_give_the_same_values)
+{
+    static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < N_CASES; i++) {
+            nb_tensor *x = nb_test_uniform(dtypes[d], NB_SHAPE(2, 3), -3, 3, (uint64_t)i);
+            nb_tensor_set_requires_grad(x, true);
+            nb_tape *tape = nb_tape_new();
+            nb_tensor *recorded = cases[i].apply(tape, x);
+            nb_tensor *alone = cases[i].apply(NULL, x);
+            ck_assert_ptr_nonnull(recorded);
+            ck_assert_ptr_nonnull(alone);
+            for (int64_t k = 0; k < x->size; k++)
+                ck_assert_msg(nb_tensor_get(alone, k) == nb_tensor_get(recorded, k),
+                              "%s (%s): element %d is %.17g without a tape, %.17g with one",
+                              cases[i].name, nb_dtype_name(dtypes[d]), (int)k,
+                              nb_tensor_get(alone, k), nb_tensor_get(recorded, k));
+            nb_tensor_free(alone);
+            nb_tape_free(tape);
+            nb_tensor_free(x);
+        }
+}
+END_TEST
+
+START_TEST(alpha_that_is_not_finite_is_an_error)
+{
+    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(2));
+    ck_assert_ptr_null(nb_leaky_relu(NULL, x, NAN));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
+    ck_assert_error_contains("nb_leaky_relu: alpha nan is not finite: expected a finite number");
+    ck_assert_ptr_null(nb_leaky_relu(NULL, x, -INFINITY));
+    ck_assert_error_contains("nb_leaky_relu: alpha -inf is not finite");
+    ck_assert_ptr_null(nb_elu(NULL, x, NAN));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
+    ck_assert_error_contains("nb_elu: alpha nan is not finite: expected a finite number");
+    ck_assert_ptr_null(nb_elu(NULL, x, INFINITY));
+    ck_assert_error_contains("nb_elu: alpha inf is not finite");
     nb_tensor_free(x);
 }
 END_TEST
@@ -119,12 +248,21 @@ static Suite *activation_suite(void)
     tcase_add_test(tc, tanh_grad_is_one_minus_y_squared);
     tcase_add_test(tc, sigmoid_saturates_without_nan_for_large_inputs);
     tcase_add_test(tc, tanh_saturates_for_large_inputs);
+    tcase_add_test(tc, leaky_relu_scales_negatives_by_alpha);
+    tcase_add_test(tc, elu_grad_is_alpha_e_to_the_x_below_zero);
+    tcase_add_test(tc, gelu_grad_is_phi_plus_x_times_density);
+    tcase_add_test(tc, softplus_grad_is_sigmoid);
+    tcase_add_test(tc, silu_grad_is_s_times_one_plus_x_times_one_minus_s);
+    tcase_add_test(tc, sin_grad_is_cos_and_cos_grad_is_minus_sin);
+    tcase_add_test(tc, smooth_activations_are_finite_for_plus_minus_1000);
     tcase_add_test(tc, activations_keep_shape_and_dtype);
+    tcase_add_test(tc, activations_without_a_tape_give_the_same_values);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradcheck");
     tcase_add_loop_test(tc, grad_matches_finite_differences, 0, N_CASES);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
+    tcase_add_test(tc, alpha_that_is_not_finite_is_an_error);
     tcase_add_test(tc, activations_given_null_keep_the_earlier_message);
     suite_add_tcase(s, tc);
     return s;
