@@ -40,8 +40,9 @@ nb_tensor *nb_sqrt(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_abs(nb_tape *tape, nb_tensor *x);
 /* min(max(x, low), high); the gradient passes only where low <= x <= high. */
 nb_tensor *nb_clip(nb_tape *tape, nb_tensor *x, double low, double high);
-/* Sine and cosine of each element, in radians (src/ops/trig.c). */
+/* Sine of each element, in radians (src/ops/trig.c). */
 nb_tensor *nb_sin(nb_tape *tape, nb_tensor *x);
+/* Cosine of each element, in radians (src/ops/trig.c). */
 nb_tensor *nb_cos(nb_tape *tape, nb_tensor *x);
 
 /* ---- activations (src/ops/activation.c) --------------------------------- */
@@ -49,20 +50,21 @@ nb_tensor *nb_cos(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_relu(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_sigmoid(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_tanh(nb_tape *tape, nb_tensor *x);
-/* x > 0 ? x : alpha x. No default: alpha is the caller's (Keras uses 0.3 in
- * its LeakyReLU layer, 0.2 in its function). A NaN or infinite alpha is an
- * error. */
+/* The leaky ReLU, x > 0 ? x : alpha x. No default: alpha is the caller's
+ * (Keras uses 0.3 in its LeakyReLU layer, 0.2 in its function). A NaN or
+ * infinite alpha is an error. */
 nb_tensor *nb_leaky_relu(nb_tape *tape, nb_tensor *x, double alpha);
-/* x > 0 ? x : alpha (e^x - 1), the ELU (Keras's default alpha is 1). A NaN
+/* The ELU, x > 0 ? x : alpha (e^x - 1); Keras's default alpha is 1. A NaN
  * or infinite alpha is an error. */
 nb_tensor *nb_elu(nb_tape *tape, nb_tensor *x, double alpha);
-/* x Phi(x) = x/2 (1 + erf(x / sqrt 2)), the exact GELU (Keras's default,
- * approximate=False), with Phi the normal distribution function. */
+/* The exact GELU, x Phi(x) = x/2 (1 + erf(x / sqrt 2)) with Phi the
+ * standard normal distribution function (Keras's default, approximate=False,
+ * not the tanh approximation). */
 nb_tensor *nb_gelu(nb_tape *tape, nb_tensor *x);
-/* log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so that it stays
- * finite and accurate for large |x|; its derivative is sigmoid(x). */
+/* The softplus log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so that
+ * it stays finite and accurate for large |x|. Its derivative is sigmoid(x). */
 nb_tensor *nb_softplus(nb_tape *tape, nb_tensor *x);
-/* x sigmoid(x), the SiLU (also called swish); finite for large |x|. */
+/* The SiLU (or swish), x sigmoid(x); finite for large |x|. */
 nb_tensor *nb_silu(nb_tape *tape, nb_tensor *x);
 
 /* ---- softmax (src/ops/softmax.c) ---------------------------------------- */
@@ -71,10 +73,11 @@ nb_tensor *nb_silu(nb_tape *tape, nb_tensor *x);
  * subtracted so inputs of +-1000 stay finite. */
 nb_tensor *nb_softmax(nb_tape *tape, nb_tensor *x);
 nb_tensor *nb_log_softmax(nb_tape *tape, nb_tensor *x);
-/* Softmax and log-softmax over one axis (negative counts from the end), as
- * stable as the last-axis versions, which the last axis uses. An axis
- * outside [-rank, rank) is an error naming the axis and the rank. */
+/* Softmax over one axis (negative counts from the end), as stable as
+ * nb_softmax, which serves the last axis. An axis outside [-rank, rank) is
+ * an error naming the axis and the rank. */
 nb_tensor *nb_softmax_axis(nb_tape *tape, nb_tensor *x, int axis);
+/* Log-softmax over one axis, with the axis rules of nb_softmax_axis. */
 nb_tensor *nb_log_softmax_axis(nb_tape *tape, nb_tensor *x, int axis);
 
 /* ---- reductions (src/ops/reduce.c) -------------------------------------- */
