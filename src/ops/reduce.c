@@ -136,23 +136,18 @@ static void add_row(nb_dtype dtype, void *data, int64_t base, int64_t n, int64_t
             ((double *)data)[base + k * stride] += row[k];
 }
 
-static double *row_buffer(nb_node *node, int64_t n, int rows)
-{
-    double *buf = nb_node_scratch(node, (size_t)n * (size_t)rows * sizeof *buf);
-    if (!buf)
-        nb_error(NB_ERR_NOMEM, "nb_%s_axis: out of memory for a row of %" PRId64 " elements",
-                 node->op->name, n);
-    return buf;
-}
-
+/* Forward takes room for two rows: one for itself, and both for backward,
+ * which then allocates nothing (node->saved). */
 static nb_status rows_forward(nb_node *node, row_value_fn value)
 {
     const nb_tensor *x = node->inputs[0];
     int64_t outer, n, inner;
     reduce_dims(node, &outer, &n, &inner);
-    double *row = row_buffer(node, n, 1);
+    double *row = nb_node_scratch(node, 2 * (size_t)n * sizeof *row);
     if (!row)
-        return NB_ERR_NOMEM;
+        return nb_error(NB_ERR_NOMEM, "nb_%s_axis: out of memory for rows of %" PRId64
+                        " elements", node->op->name, n);
+    node->saved = row;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             gather_row(x->dtype, x->data, o * n * inner + i, n, inner, row);
@@ -169,10 +164,7 @@ static nb_status rows_backward(nb_node *node, row_grad_fn grad)
         return NB_ERR_NOMEM; /* recorded, so the input wants a gradient */
     int64_t outer, n, inner;
     reduce_dims(node, &outer, &n, &inner);
-    double *row = row_buffer(node, n, 2);
-    if (!row)
-        return NB_ERR_NOMEM;
-    double *drow = row + n;
+    double *row = node->saved, *drow = row + n;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * n * inner + i, r = o * inner + i;
