@@ -16,8 +16,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = os.path.join(ROOT, "include", "nabla")
-ORDER = ["tensor.h", "ops.h", "tape.h", "op.h", "trace.h", "gradcheck.h", "layer.h",
-         "model.h", "loss.h", "metric.h", "optim.h", "data.h", "io.h", "model_io.h",
+ORDER = ["tensor.h", "ops.h", "indexing.h", "tape.h", "op.h", "trace.h", "gradcheck.h",
+         "layer.h", "model.h", "loss.h", "metric.h", "optim.h", "data.h", "io.h", "model_io.h",
          "viz.h", "distributed.h", "rng.h", "error.h", "alloc.h", "backend.h"]
 
 # Where a comment covers a group of functions, or there is none, say what
@@ -52,6 +52,8 @@ OVERRIDES = {
     "nb_mean": "The mean of every element, a scalar.",
     "nb_sum_axis": "The sum along one axis (negative counts from the end), optionally keeping it.",
     "nb_mean_axis": "The mean along one axis (negative counts from the end), optionally keeping it.",
+    "nb_max_axis": "The largest element along one axis; tied maxima share the gradient evenly.",
+    "nb_min_axis": "The smallest element along one axis; tied minima share the gradient evenly.",
     "nb_tape_grad_enabled": "Whether the tape is recording.",
     "nb_detect_anomaly_enabled": "Whether anomaly detection is on.",
     "nb_infer_same_as_input": "An op's infer function for outputs shaped like input 0 (same dtype and shape).",

@@ -8,6 +8,7 @@
 #include "nabla/distributed.h"
 #include "nabla/error.h"
 #include "nabla/gradcheck.h"
+#include "nabla/indexing.h"
 #include "nabla/io.h"
 #include "nabla/layer.h"
 #include "nabla/loss.h"

@@ -89,6 +89,20 @@ nb_tensor *nb_mean(nb_tape *tape, nb_tensor *x);
  * removed from the shape unless keepdims. */
 nb_tensor *nb_sum_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
 nb_tensor *nb_mean_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
+/* Largest or smallest element along one axis (axis and keepdims as in
+ * nb_sum_axis). A NaN in a row gives NaN, as NumPy's amax. The gradient goes
+ * to the elements equal to the result, shared evenly among ties (each of k
+ * tied elements gets g/k, as PyTorch's amax). */
+nb_tensor *nb_max_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
+nb_tensor *nb_min_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
+/* log(sum(exp(x))) along one axis, with the maximum subtracted first so
+ * inputs of +-1000 stay finite; a row of -inf gives -inf. The gradient is
+ * softmax(x) times the upstream gradient. */
+nb_tensor *nb_logsumexp_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
+/* Population variance along one axis (divisor n, not n - 1, as Keras's
+ * LayerNormalization and BatchNormalization use): mean((x - mean(x))^2),
+ * with the mean subtracted before squaring. */
+nb_tensor *nb_var_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims);
 
 /* ---- shape (src/ops/shape.c) -------------------------------------------- */
 
@@ -110,5 +124,7 @@ nb_tensor *nb_equal(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes);
 /* 1 where x > c, else 0 (NaN gives 0): thresholds for binary accuracy. */
 nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c);
+
+#include "nabla/indexing.h"
 
 #endif

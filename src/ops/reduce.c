@@ -1,4 +1,6 @@
-/* Sums and means, of everything or along one axis. */
+/* Reductions: sums and means, of everything or along one axis; and along
+ * one axis, the maximum, minimum, log-sum-exp and variance. */
+#include <inttypes.h>
 #include <string.h>
 
 #include "ops/ops_internal.h"
@@ -100,6 +102,189 @@ static nb_status reduce_backward(nb_node *node)
 static const nb_op sum_op = {"sum", 1, reduce_infer, reduce_forward, reduce_backward, true};
 static const nb_op mean_op = {"mean", 1, reduce_infer, reduce_forward, reduce_backward, true};
 
+/* ---- max, min, logsumexp and var along one axis, row by row -------------
+ * Each reduced row (n elements, `inner` apart) is copied into doubles and
+ * reduced by a function of that row alone; backward asks a function of the
+ * row for its gradient and adds it back. Working in double serves both
+ * dtypes with one function per formula: f32 values convert exactly, so
+ * maxima and ties are the same as in f32. */
+
+/* The result of a reduction of the row x[0..n). */
+typedef double (*row_value_fn)(const double *x, int64_t n);
+/* dx[k] = d y / d x_k * g for the row x whose result was y. */
+typedef void (*row_grad_fn)(const double *x, int64_t n, double y, double g, double *dx);
+
+static void gather_row(nb_dtype dtype, const void *data, int64_t base, int64_t n, int64_t stride,
+                       double *row)
+{
+    if (dtype == NB_F32)
+        for (int64_t k = 0; k < n; k++)
+            row[k] = ((const float *)data)[base + k * stride];
+    else
+        for (int64_t k = 0; k < n; k++)
+            row[k] = ((const double *)data)[base + k * stride];
+}
+
+static void add_row(nb_dtype dtype, void *data, int64_t base, int64_t n, int64_t stride,
+                    const double *row)
+{
+    if (dtype == NB_F32)
+        for (int64_t k = 0; k < n; k++)
+            ((float *)data)[base + k * stride] += (float)row[k];
+    else
+        for (int64_t k = 0; k < n; k++)
+            ((double *)data)[base + k * stride] += row[k];
+}
+
+/* Forward takes room for two rows: one for itself, and both for backward,
+ * which then allocates nothing (node->saved). */
+static nb_status rows_forward(nb_node *node, row_value_fn value)
+{
+    const nb_tensor *x = node->inputs[0];
+    int64_t outer, n, inner;
+    reduce_dims(node, &outer, &n, &inner);
+    double *row = nb_node_scratch(node, 2 * (size_t)n * sizeof *row);
+    if (!row)
+        return nb_error(NB_ERR_NOMEM, "nb_%s_axis: out of memory for rows of %" PRId64
+                        " elements", node->op->name, n);
+    node->saved = row;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            gather_row(x->dtype, x->data, o * n * inner + i, n, inner, row);
+            nb_tensor_set(node->output, o * inner + i, value(row, n));
+        }
+    return NB_OK;
+}
+
+static nb_status rows_backward(nb_node *node, row_grad_fn grad)
+{
+    const nb_tensor *x = node->inputs[0], *y = node->output;
+    void *dx = nb_node_input_grad(node, 0);
+    if (!dx)
+        return NB_ERR_NOMEM; /* recorded, so the input wants a gradient */
+    int64_t outer, n, inner;
+    reduce_dims(node, &outer, &n, &inner);
+    double *row = node->saved, *drow = row + n;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t base = o * n * inner + i, r = o * inner + i;
+            gather_row(x->dtype, x->data, base, n, inner, row);
+            grad(row, n, nb_tensor_get(y, r), nb_tensor_grad_get(y, r), drow);
+            add_row(x->dtype, dx, base, n, inner, drow);
+        }
+    return NB_OK;
+}
+
+/* A NaN wins and stays, as in NumPy's amax and amin. */
+static double row_max(const double *x, int64_t n)
+{
+    double m = x[0];
+    for (int64_t k = 1; k < n; k++)
+        if (x[k] > m || isnan(x[k]))
+            m = x[k];
+    return m;
+}
+
+static double row_min(const double *x, int64_t n)
+{
+    double m = x[0];
+    for (int64_t k = 1; k < n; k++)
+        if (x[k] < m || isnan(x[k]))
+            m = x[k];
+    return m;
+}
+
+static bool tied(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
+/* d max / dx_k = 1/t for each of the t elements equal to the result y, 0
+ * elsewhere: tied maxima share the gradient evenly, as in PyTorch's amax.
+ * The same for min. */
+static void extreme_grad(const double *x, int64_t n, double y, double g, double *dx)
+{
+    int64_t ties = 0;
+    for (int64_t k = 0; k < n; k++)
+        ties += tied(x[k], y);
+    for (int64_t k = 0; k < n; k++)
+        dx[k] = tied(x[k], y) ? g / (double)ties : 0;
+}
+
+/* m = max x; y = m + log(sum exp(x - m)). Subtracting m keeps every exp in
+ * (0, 1] and the sum in [1, n], so inputs of +-1000 stay finite. When m is
+ * infinite it is the result: a row of -inf gives -inf (not the NaN of
+ * -inf - -inf), a row holding +inf gives +inf. */
+static double row_logsumexp(const double *x, int64_t n)
+{
+    double m = row_max(x, n);
+    if (isinf(m))
+        return m;
+    double sum = 0;
+    for (int64_t k = 0; k < n; k++)
+        sum += exp(x[k] - m);
+    return m + log(sum);
+}
+
+/* d logsumexp / dx_k = exp(x_k - y) = softmax(x)_k, and exp(x_k - y) <= 1
+ * never overflows. Where y is infinite that is NaN; the limit is taken
+ * instead: the elements equal to y share the gradient evenly, as tied
+ * maxima do (every element, for a row of -inf). y is computed again in
+ * double: the f32 output, rounded near 1000, would be off by 6e-5, and the
+ * softmax by as much. */
+static void logsumexp_grad(const double *x, int64_t n, double y_out, double g, double *dx)
+{
+    (void)y_out;
+    double y = row_logsumexp(x, n);
+    if (isinf(y)) {
+        extreme_grad(x, n, y, g, dx);
+        return;
+    }
+    for (int64_t k = 0; k < n; k++)
+        dx[k] = exp(x[k] - y) * g;
+}
+
+static double row_mean(const double *x, int64_t n)
+{
+    double sum = 0;
+    for (int64_t k = 0; k < n; k++)
+        sum += x[k];
+    return sum / (double)n;
+}
+
+/* Population variance, sum (x - mean)^2 / n, with the mean subtracted
+ * first: two passes lose less than mean(x^2) - mean^2. */
+static double row_var(const double *x, int64_t n)
+{
+    double mean = row_mean(x, n), sq = 0;
+    for (int64_t k = 0; k < n; k++)
+        sq += (x[k] - mean) * (x[k] - mean);
+    return sq / (double)n;
+}
+
+/* d var / dx_k = 2 (x_k - mean) / n. (The mean depends on x_k too, but that
+ * adds -2/n^2 sum_j (x_j - mean), which is 0.) */
+static void var_grad(const double *x, int64_t n, double y, double g, double *dx)
+{
+    (void)y;
+    double mean = row_mean(x, n);
+    for (int64_t k = 0; k < n; k++)
+        dx[k] = 2 * (x[k] - mean) / (double)n * g;
+}
+
+static nb_status max_forward(nb_node *node) { return rows_forward(node, row_max); }
+static nb_status min_forward(nb_node *node) { return rows_forward(node, row_min); }
+static nb_status extreme_backward(nb_node *node) { return rows_backward(node, extreme_grad); }
+static nb_status logsumexp_forward(nb_node *node) { return rows_forward(node, row_logsumexp); }
+static nb_status logsumexp_backward(nb_node *node) { return rows_backward(node, logsumexp_grad); }
+static nb_status var_forward(nb_node *node) { return rows_forward(node, row_var); }
+static nb_status var_backward(nb_node *node) { return rows_backward(node, var_grad); }
+
+static const nb_op max_op = {"max", 1, reduce_infer, max_forward, extreme_backward, true};
+static const nb_op min_op = {"min", 1, reduce_infer, min_forward, extreme_backward, true};
+static const nb_op logsumexp_op = {"logsumexp", 1, reduce_infer, logsumexp_forward,
+                                   logsumexp_backward, true};
+static const nb_op var_op = {"var", 1, reduce_infer, var_forward, var_backward, true};
+
+/* ---- public functions ----------------------------------------------------- */
+
 static nb_tensor *reduce(nb_tape *tape, const nb_op *op, nb_tensor *x, bool all, int axis,
                          bool keepdims)
 {
@@ -128,4 +313,24 @@ nb_tensor *nb_sum_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
 nb_tensor *nb_mean_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
 {
     return reduce(tape, &mean_op, x, false, axis, keepdims);
+}
+
+nb_tensor *nb_max_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
+{
+    return reduce(tape, &max_op, x, false, axis, keepdims);
+}
+
+nb_tensor *nb_min_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
+{
+    return reduce(tape, &min_op, x, false, axis, keepdims);
+}
+
+nb_tensor *nb_logsumexp_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
+{
+    return reduce(tape, &logsumexp_op, x, false, axis, keepdims);
+}
+
+nb_tensor *nb_var_axis(nb_tape *tape, nb_tensor *x, int axis, bool keepdims)
+{
+    return reduce(tape, &var_op, x, false, axis, keepdims);
 }

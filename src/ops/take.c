@@ -1,0 +1,150 @@
+/* take: the slices of x at given indices along one axis, as NumPy's take.
+ *
+ * x is viewed as [outer, n, inner] around the axis and the indices as a flat
+ * list of m; the output is [outer, m, inner], which has the shape
+ * x.shape[:axis] + indices.shape + x.shape[axis+1:]. Each output block of
+ * `inner` elements is a copy of one block of x. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops/ops_internal.h"
+
+typedef struct take_attrs {
+    int axis; /* normalised: 0 to x's rank - 1 */
+} take_attrs;
+
+/* x as [outer, n, inner] around the axis; m indices. */
+typedef struct take_dims {
+    int64_t outer, n, inner, m;
+} take_dims;
+
+static take_dims dims_of(const nb_node *node)
+{
+    const nb_tensor *x = node->inputs[0];
+    int axis = NB_ATTRS(node, take_attrs)->axis;
+    take_dims d = {1, x->shape[axis], 1, node->inputs[1]->size};
+    for (int a = 0; a < axis; a++)
+        d.outer *= x->shape[a];
+    for (int a = axis + 1; a < x->rank; a++)
+        d.inner *= x->shape[a];
+    return d;
+}
+
+static nb_status take_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                            int64_t shape[NB_MAX_RANK])
+{
+    const nb_tensor *x = node->inputs[0], *indices = node->inputs[1];
+    int axis = NB_ATTRS(node, take_attrs)->axis;
+    int out_rank = x->rank - 1 + indices->rank;
+    if (out_rank > NB_MAX_RANK) {
+        char sx[NB_SHAPE_BUF], si[NB_SHAPE_BUF];
+        return nb_error(NB_ERR_SHAPE, "nb_take: x of shape %s (rank %d) with indices of shape %s "
+                        "(rank %d) would give rank %d: expected at most %d (NB_MAX_RANK)",
+                        nb_shape_str(x, sx, sizeof sx), x->rank,
+                        nb_shape_str(indices, si, sizeof si), indices->rank, out_rank,
+                        NB_MAX_RANK);
+    }
+    *dtype = x->dtype;
+    *rank = 0;
+    for (int a = 0; a < axis; a++)
+        shape[(*rank)++] = x->shape[a];
+    for (int a = 0; a < indices->rank; a++)
+        shape[(*rank)++] = indices->shape[a];
+    for (int a = axis + 1; a < x->rank; a++)
+        shape[(*rank)++] = x->shape[a];
+    return NB_OK;
+}
+
+/* Check every index and write it, counted from the front, into `at`. */
+static nb_status read_indices(const nb_node *node, int64_t n, int64_t *at)
+{
+    const nb_tensor *indices = node->inputs[1];
+    int axis = NB_ATTRS(node, take_attrs)->axis;
+    for (int64_t j = 0; j < indices->size; j++) {
+        double v = nb_tensor_get(indices, j);
+        if (v != floor(v))
+            return nb_error(NB_ERR_ARG, "nb_take: index %g (element %" PRId64 " of indices) is "
+                            "not an integer", v, j);
+        if (v < -(double)n || v >= (double)n)
+            return nb_error(NB_ERR_ARG, "nb_take: index %.17g (element %" PRId64 " of indices) is "
+                            "out of bounds for axis %d with size %" PRId64 ": expected %" PRId64
+                            " to %" PRId64, v, j, axis, n, -n, n - 1);
+        at[j] = v < 0 ? (int64_t)v + n : (int64_t)v;
+    }
+    return NB_OK;
+}
+
+static nb_status take_forward(nb_node *node)
+{
+    take_dims d = dims_of(node);
+    int64_t *at = nb_node_scratch(node, (size_t)d.m * sizeof *at);
+    if (!at)
+        return nb_error(NB_ERR_NOMEM, "nb_take: out of memory for %" PRId64 " indices", d.m);
+    nb_status s = read_indices(node, d.n, at);
+    if (s != NB_OK)
+        return s;
+    node->saved = at; /* backward scatters through the same indices */
+    size_t elem = nb_dtype_size(node->output->dtype), block = (size_t)d.inner * elem;
+    const char *x = node->inputs[0]->data;
+    char *y = node->output->data;
+    for (int64_t o = 0; o < d.outer; o++)
+        for (int64_t j = 0; j < d.m; j++)
+            memcpy(y + (size_t)(o * d.m + j) * block, x + (size_t)(o * d.n + at[j]) * block,
+                   block);
+    return NB_OK;
+}
+
+/* y[o, j, i] = x[o, at[j], i], so dx[o, at[j], i] += g[o, j, i]: a scatter
+ * that adds, so an index taken twice gets both gradients. */
+#define TAKE_SCATTER(T)                                                                      \
+    do {                                                                                     \
+        const T *g = node->output->grad;                                                     \
+        T *dx = grad_x;                                                                      \
+        for (int64_t o = 0; o < d.outer; o++)                                                \
+            for (int64_t j = 0; j < d.m; j++) {                                              \
+                const T *gb = g + (o * d.m + j) * d.inner;                                   \
+                T *db = dx + (o * d.n + at[j]) * d.inner;                                    \
+                for (int64_t i = 0; i < d.inner; i++)                                        \
+                    db[i] += gb[i];                                                          \
+            }                                                                                \
+    } while (0)
+
+static nb_status take_backward(nb_node *node)
+{
+    if (!node->inputs[0]->requires_grad)
+        return NB_OK; /* recorded for the indices, which get no gradient */
+    void *grad_x = nb_node_input_grad(node, 0);
+    if (!grad_x)
+        return NB_ERR_NOMEM;
+    take_dims d = dims_of(node);
+    const int64_t *at = node->saved;
+    if (node->output->dtype == NB_F32)
+        TAKE_SCATTER(float);
+    else
+        TAKE_SCATTER(double);
+    return NB_OK;
+}
+
+static const nb_op take_op = {"take", 2, take_infer, take_forward, take_backward, true};
+
+nb_tensor *nb_take(nb_tape *tape, nb_tensor *x, nb_tensor *indices, int axis)
+{
+    take_attrs attrs = {0};
+    if (x) {
+        int a = axis < 0 ? axis + x->rank : axis;
+        if (a < 0 || a >= x->rank) {
+            char buf[NB_SHAPE_BUF];
+            if (x->rank == 0)
+                nb_error(NB_ERR_ARG, "nb_take: axis %d is out of range for x of shape [] "
+                         "(a scalar): expected x of rank 1 or more", axis);
+            else
+                nb_error(NB_ERR_ARG, "nb_take: axis %d is out of range for x of shape %s: "
+                         "expected %d to %d", axis, nb_shape_str(x, buf, sizeof buf), -x->rank,
+                         x->rank - 1);
+            return NULL;
+        }
+        attrs.axis = a;
+    }
+    return nb_op_apply(tape, &take_op, 2, (nb_tensor *[]){x, indices}, &attrs, sizeof attrs);
+}
