@@ -20,9 +20,11 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     if (s != NB_OK)
         return s;
     const nb_tensor *a = node->inputs[0], *b = node->inputs[1];
+    *dtype = a->dtype;
+    if (nb_same_shape(a, b)) /* the common case, without formatting a name */
+        return nb_infer_same_as_input(node, dtype, rank, shape);
     char fn[32];
     snprintf(fn, sizeof fn, "nb_%s", node->op->name);
-    *dtype = a->dtype;
     return nb__broadcast_shape(fn, a->rank, a->shape, b->rank, b->shape, rank, shape);
 }
 
