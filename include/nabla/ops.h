@@ -21,12 +21,42 @@ nb_tensor *nb_matmul(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 /* x [m, n] plus bias [n] (or [1, n]) added to every row. */
 nb_tensor *nb_add_bias(nb_tape *tape, nb_tensor *x, nb_tensor *bias);
 
-/* ---- elementwise, same shapes (src/ops/elementwise.c) ------------------- */
+/* ---- elementwise, with NumPy broadcasting (src/ops/binary.c, select.c) ---
+ * The binary ops broadcast as NumPy does: shapes are aligned from the right,
+ * a missing leading dimension counts as 1, and a dimension of 1 stretches to
+ * the other's size ([2, 3] + [3] and [2, 1] * [1, 3] work; [2, 3] + [4, 3]
+ * is NB_ERR_SHAPE, the message naming both shapes and the dimension that
+ * disagrees). The result has the broadcast shape; the gradient of an input
+ * is summed back to that input's own shape. Inputs of different dtypes are
+ * NB_ERR_DTYPE. */
 
 nb_tensor *nb_add(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 nb_tensor *nb_sub(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 nb_tensor *nb_mul(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 nb_tensor *nb_div(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+/* The larger of a and b, elementwise; a NaN in either gives NaN. At a tie
+ * the gradient is split evenly, half to each input (as PyTorch does). */
+nb_tensor *nb_maximum(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+/* The smaller of a and b, elementwise; NaN and ties as nb_maximum. */
+nb_tensor *nb_minimum(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+/* a^b, elementwise, as C's pow: a < 0 with a non-integer b gives NaN. The
+ * gradient for a is b a^(b-1) (0 where b == 0); for b it is a^b ln a, taken
+ * as 0 where a == 0 (PyTorch's convention). */
+nb_tensor *nb_pow(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+/* a where cond is nonzero, else b: cond, a and b broadcast together (cond
+ * of 0/1 values, the same dtype as a and b). cond gets no gradient, even
+ * when it requires one; a's gradient is g where cond is nonzero and b's g
+ * elsewhere, each summed back to its own shape. NB_ERR_SHAPE when the three
+ * shapes do not broadcast, NB_ERR_DTYPE when the dtypes differ. */
+nb_tensor *nb_where(nb_tape *tape, nb_tensor *cond, nb_tensor *a, nb_tensor *b);
+/* x repeated to shape (rank, shape), as NumPy's broadcast_to: x's
+ * dimensions, aligned from the right, must equal shape's or be 1, and x may
+ * not have more axes; otherwise NB_ERR_SHAPE naming both shapes. The
+ * gradient is summed back to x's shape. */
+nb_tensor *nb_broadcast_to(nb_tape *tape, nb_tensor *x, int rank, const int64_t *shape);
+
+/* ---- elementwise unary (src/ops/elementwise.c) ---------------------------- */
+
 /* x + c, x * c, -x for a constant c. */
 nb_tensor *nb_add_scalar(nb_tape *tape, nb_tensor *x, double c);
 nb_tensor *nb_scale(nb_tape *tape, nb_tensor *x, double c);

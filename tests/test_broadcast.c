@@ -1,0 +1,671 @@
+/* Tests for NumPy broadcasting in the binary elementwise ops (add, sub, mul,
+ * div, maximum, minimum, pow: src/ops/binary.c) and for where and
+ * broadcast_to (src/ops/select.c). Equal shapes are tested in
+ * test_elementwise.c. */
+#include <math.h>
+#include <stdio.h>
+
+#include "nb_test.h"
+
+static const nb_dtype dtypes[] = {NB_F32, NB_F64};
+
+/* ---- the ops and the shapes they are tried on ----------------------------- */
+
+typedef nb_tensor *(*binary_fn)(nb_tape *tape, nb_tensor *a, nb_tensor *b);
+
+typedef struct binary_case {
+    const char *name;
+    binary_fn apply;
+    double (*reference)(double a, double b);
+} binary_case;
+
+static double add_ref(double a, double b) { return a + b; }
+static double sub_ref(double a, double b) { return a - b; }
+static double mul_ref(double a, double b) { return a * b; }
+static double div_ref(double a, double b) { return a / b; }
+static double maximum_ref(double a, double b) { return a > b ? a : b; }
+static double minimum_ref(double a, double b) { return a < b ? a : b; }
+
+static const binary_case binary_cases[] = {
+    {"add", nb_add, add_ref},          {"sub", nb_sub, sub_ref},
+    {"mul", nb_mul, mul_ref},          {"div", nb_div, div_ref},
+    {"maximum", nb_maximum, maximum_ref}, {"minimum", nb_minimum, minimum_ref},
+    {"pow", nb_pow, pow},
+};
+#define N_BINARY_CASES (int)(sizeof binary_cases / sizeof binary_cases[0])
+
+typedef struct shape_pair {
+    nb_test_shape a, b;
+} shape_pair;
+
+/* Each pair is also tried the other way round (b, a). */
+static const shape_pair pairs[] = {
+    {{2, {2, 3}}, {1, {3}}},             /* a row added to every row */
+    {{2, {2, 1}}, {2, {1, 3}}},          /* an outer product */
+    {{3, {4, 1, 3}}, {2, {2, 1}}},       /* a missing leading dimension, stretched both ways */
+    {{0, {1}}, {2, {2, 2}}},             /* a rank-0 scalar */
+    {{2, {1, 1}}, {1, {1}}},             /* size 1 on both sides */
+    {{2, {5, 1}}, {2, {5, 4}}},          /* stretched along the last axis */
+    {{4, {2, 1, 3, 1}}, {3, {4, 1, 2}}}, /* rank 4, stretched on every other axis */
+    {{3, {2, 3, 4}}, {3, {2, 3, 4}}},    /* equal shapes */
+};
+#define N_PAIRS (int)(sizeof pairs / sizeof pairs[0])
+
+/* The pair of loop index i: pairs[i / 2], swapped when i is odd. */
+static void pair_shapes(int i, const nb_test_shape **a, const nb_test_shape **b)
+{
+    *a = i % 2 ? &pairs[i / 2].b : &pairs[i / 2].a;
+    *b = i % 2 ? &pairs[i / 2].a : &pairs[i / 2].b;
+}
+
+/* ---- a reference: NumPy's rule written out per element -------------------- */
+
+/* The broadcast shape of a and b, for shapes that broadcast. */
+static int broadcast_shape(const nb_tensor *a, const nb_tensor *b, int64_t shape[NB_MAX_RANK])
+{
+    int rank = a->rank > b->rank ? a->rank : b->rank;
+    for (int k = 1; k <= rank; k++) {
+        int64_t da = k <= a->rank ? a->shape[a->rank - k] : 1;
+        int64_t db = k <= b->rank ? b->shape[b->rank - k] : 1;
+        shape[rank - k] = da > db ? da : db;
+    }
+    return rank;
+}
+
+/* The element of t read for the output index idx (of rank out_rank): t's
+ * axes aligned from the right, index 0 along its size-1 axes. */
+static double element_for(const nb_tensor *t, int out_rank, const int64_t *idx)
+{
+    int64_t flat = 0;
+    for (int d = 0; d < t->rank; d++) {
+        int64_t i = t->shape[d] == 1 ? 0 : idx[out_rank - t->rank + d];
+        flat = flat * t->shape[d] + i;
+    }
+    return nb_tensor_get(t, flat);
+}
+
+/* Output element n's index in shape (rank). */
+static void unravel(int64_t n, int rank, const int64_t *shape, int64_t *idx)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        idx[d] = n % shape[d];
+        n /= shape[d];
+    }
+}
+
+/* ---- forward values, worked out by hand ------------------------------------ */
+
+/* y = f(a, b) for a (rank_a, shape_a) and b given as doubles, in f32 and f64,
+ * with and without a tape: the shape and the values. */
+static void check_forward(const char *what, binary_fn f, int rank_a, const int64_t *shape_a,
+                          const double *a, int rank_b, const int64_t *shape_b, const double *b,
+                          int rank_y, const int64_t *shape_y, const double *y)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *at = nb_test_keep(nb_tensor_from_doubles(dtypes[d], rank_a, shape_a, a));
+        nb_tensor *bt = nb_test_keep(nb_tensor_from_doubles(dtypes[d], rank_b, shape_b, b));
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *on_tape = f(tape, at, bt);
+        nb_test_assert_shape(what, on_tape, rank_y, shape_y);
+        nb_test_assert_close(what, on_tape, false, y, on_tape->size);
+        nb_tensor *off_tape = nb_test_keep(f(NULL, at, bt));
+        nb_test_assert_close(what, off_tape, false, y, off_tape->size);
+        nb_tape_free(tape);
+    }
+}
+
+START_TEST(add_broadcasts_a_row_over_every_row)
+{
+    check_forward("[2, 3] + [3]", nb_add, NB_SHAPE(2, 3), (double[]){1, 2, 3, 4, 5, 6},
+                  NB_SHAPE(3), (double[]){10, 20, 30}, NB_SHAPE(2, 3),
+                  (double[]){11, 22, 33, 14, 25, 36});
+}
+END_TEST
+
+START_TEST(mul_of_a_column_and_a_row_is_the_outer_product)
+{
+    check_forward("[2, 1] * [1, 3]", nb_mul, NB_SHAPE(2, 1), (double[]){2, 3}, NB_SHAPE(1, 3),
+                  (double[]){1, 10, 100}, NB_SHAPE(2, 3), (double[]){2, 20, 200, 3, 30, 300});
+}
+END_TEST
+
+START_TEST(sub_stretches_both_inputs_and_adds_a_leading_axis)
+{
+    /* y[i, j, k] = a[i, 0, k] - b[j, 0] */
+    const double a[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    check_forward("[4, 1, 3] - [2, 1]", nb_sub, NB_SHAPE(4, 1, 3), a, NB_SHAPE(2, 1),
+                  (double[]){100, 200}, NB_SHAPE(4, 2, 3),
+                  (double[]){-100, -99, -98, -200, -199, -198, -97, -96, -95, -197, -196, -195,
+                             -94,  -93, -92, -194, -193, -192, -91, -90, -89, -191, -190, -189});
+}
+END_TEST
+
+START_TEST(div_of_a_rank0_scalar_by_a_matrix)
+{
+    check_forward("6 / [2, 2]", nb_div, 0, NULL, (double[]){6}, NB_SHAPE(2, 2),
+                  (double[]){1, 2, 3, 6}, NB_SHAPE(2, 2), (double[]){6, 3, 2, 1});
+    check_forward("[2, 2] / 4", nb_div, NB_SHAPE(2, 2), (double[]){1, 2, 3, 6}, 0, NULL,
+                  (double[]){4}, NB_SHAPE(2, 2), (double[]){0.25, 0.5, 0.75, 1.5});
+}
+END_TEST
+
+START_TEST(maximum_and_minimum_of_size1_shapes_keep_the_larger_rank)
+{
+    check_forward("maximum [1, 1], [1]", nb_maximum, NB_SHAPE(1, 1), (double[]){2}, NB_SHAPE(1),
+                  (double[]){5}, NB_SHAPE(1, 1), (double[]){5});
+    check_forward("minimum [1, 1], [1]", nb_minimum, NB_SHAPE(1, 1), (double[]){2}, NB_SHAPE(1),
+                  (double[]){5}, NB_SHAPE(1, 1), (double[]){2});
+    check_forward("maximum [2, 1], [1, 3]", nb_maximum, NB_SHAPE(2, 1), (double[]){0, 2},
+                  NB_SHAPE(1, 3), (double[]){-1, 1, 3}, NB_SHAPE(2, 3),
+                  (double[]){0, 1, 3, 2, 2, 3});
+    check_forward("minimum [2, 1], [1, 3]", nb_minimum, NB_SHAPE(2, 1), (double[]){0, 2},
+                  NB_SHAPE(1, 3), (double[]){-1, 1, 3}, NB_SHAPE(2, 3),
+                  (double[]){-1, 0, 0, -1, 1, 2});
+}
+END_TEST
+
+START_TEST(pow_raises_each_row_to_the_exponents)
+{
+    check_forward("pow [2, 2], [2]", nb_pow, NB_SHAPE(2, 2), (double[]){1, 2, 3, 4}, NB_SHAPE(2),
+                  (double[]){2, 0.5}, NB_SHAPE(2, 2), (double[]){1, 1.4142135623730951, 9, 2});
+    check_forward("pow 2, [3]", nb_pow, 0, NULL, (double[]){2}, NB_SHAPE(3),
+                  (double[]){-1, 0, 10}, NB_SHAPE(3), (double[]){0.5, 1, 1024});
+}
+END_TEST
+
+START_TEST(pow_of_a_negative_base_and_a_fraction_is_nan)
+{
+    nb_tensor *a = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), -8, -2);
+    nb_tensor *b = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), 1.0 / 3, 3);
+    nb_tensor *y = nb_test_keep(nb_pow(NULL, a, b));
+    ck_assert(isnan(nb_tensor_get(y, 0)));
+    ck_assert_double_eq(nb_tensor_get(y, 1), -8); /* an integer exponent is fine */
+}
+END_TEST
+
+START_TEST(maximum_and_minimum_propagate_nan)
+{
+    nb_tensor *a = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), NAN, 1);
+    nb_tensor *b = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), 1, NAN);
+    for (int i = 0; i < 2; i++) {
+        nb_tensor *y = nb_test_keep((i ? nb_minimum : nb_maximum)(NULL, a, b));
+        ck_assert(isnan(nb_tensor_get(y, 0)));
+        ck_assert(isnan(nb_tensor_get(y, 1)));
+    }
+}
+END_TEST
+
+START_TEST(where_picks_a_or_b_under_a_broadcast_cond)
+{
+    /* cond [2, 1] picks row 0 from a [3], row 1 from the scalar b */
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *cond = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1), 1, 0);
+        nb_tensor *a = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 1, 2, 3);
+        nb_tensor *b = nb_test_keep(nb_tensor_from_doubles(dtypes[d], 0, NULL, (double[]){10}));
+        nb_tensor *y = nb_test_keep(nb_where(NULL, cond, a, b));
+        nb_test_assert_shape("where", y, NB_SHAPE(2, 3));
+        nb_test_assert_close("where", y, false, (double[]){1, 2, 3, 10, 10, 10}, 6);
+        /* any nonzero cond counts as true; cond may carry the largest shape */
+        nb_tensor *c2 = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 0.5, 0, -1, 0);
+        nb_tensor *a2 = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2), 1, 2);
+        nb_tensor *y2 = nb_test_keep(nb_where(NULL, c2, a2, b));
+        nb_test_assert_shape("where [2, 2]", y2, NB_SHAPE(2, 2));
+        nb_test_assert_close("where [2, 2]", y2, false, (double[]){1, 10, 1, 10}, 4);
+    }
+}
+END_TEST
+
+START_TEST(broadcast_to_repeats_rows_columns_and_scalars)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *row = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 1, 2, 3);
+        nb_tensor *col = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1), 4, 5);
+        nb_tensor *one = nb_test_keep(nb_tensor_from_doubles(dtypes[d], 0, NULL, (double[]){7}));
+        nb_tensor *y = nb_test_keep(nb_broadcast_to(NULL, row, NB_SHAPE(2, 3)));
+        nb_test_assert_shape("[3] to [2, 3]", y, NB_SHAPE(2, 3));
+        nb_test_assert_close("[3] to [2, 3]", y, false, (double[]){1, 2, 3, 1, 2, 3}, 6);
+        y = nb_test_keep(nb_broadcast_to(NULL, col, NB_SHAPE(2, 3)));
+        nb_test_assert_close("[2, 1] to [2, 3]", y, false, (double[]){4, 4, 4, 5, 5, 5}, 6);
+        y = nb_test_keep(nb_broadcast_to(NULL, one, NB_SHAPE(2, 2)));
+        nb_test_assert_close("scalar to [2, 2]", y, false, (double[]){7, 7, 7, 7}, 4);
+        y = nb_test_keep(nb_broadcast_to(NULL, col, NB_SHAPE(2, 2, 1)));
+        nb_test_assert_close("[2, 1] to [2, 2, 1]", y, false, (double[]){4, 5, 4, 5}, 4);
+        y = nb_test_keep(nb_broadcast_to(NULL, one, 0, NULL));
+        nb_test_assert_shape("scalar to scalar", y, 0, NULL);
+        nb_test_assert_close("scalar to scalar", y, false, (double[]){7}, 1);
+    }
+}
+END_TEST
+
+/* ---- forward values against the reference, every op and pair ------------- */
+
+/* Loop test: _i picks the shape pair (see pair_shapes). */
+START_TEST(binary_ops_follow_numpys_rule_element_by_element)
+{
+    const nb_test_shape *sa, *sb;
+    pair_shapes(_i, &sa, &sb);
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *a = nb_test_uniform(dtypes[d], sa->rank, sa->shape, 0.5, 2, 10 + _i);
+        nb_tensor *b = nb_test_uniform(dtypes[d], sb->rank, sb->shape, -2, 2, 20 + _i);
+        int64_t shape[NB_MAX_RANK], idx[NB_MAX_RANK];
+        int rank = broadcast_shape(a, b, shape);
+        for (int c = 0; c < N_BINARY_CASES; c++) {
+            nb_tensor *y = binary_cases[c].apply(NULL, a, b);
+            nb_test_assert_shape(binary_cases[c].name, y, rank, shape);
+            double expected[256];
+            for (int64_t n = 0; n < y->size; n++) {
+                unravel(n, rank, shape, idx);
+                expected[n] = binary_cases[c].reference(element_for(a, rank, idx),
+                                                        element_for(b, rank, idx));
+            }
+            nb_test_assert_close(binary_cases[c].name, y, false, expected, y->size);
+            nb_tensor_free(y);
+        }
+        nb_tensor_free(a);
+        nb_tensor_free(b);
+    }
+}
+END_TEST
+
+/* ---- gradients ---------------------------------------------------------- */
+
+static nb_tensor *apply_binary_case(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const binary_case *c = user;
+    return c->apply(tape, in[0], in[1]);
+}
+
+/* Inputs away from each op's kinks and poles: div's b away from 0, pow's
+ * base positive, maximum's and minimum's a away from every value of b. */
+static void draw_inputs(const char *op, const nb_test_shape *sa, const nb_test_shape *sb,
+                        uint64_t seed, nb_tensor **a, nb_tensor **b)
+{
+    bool is_pow = strcmp(op, "pow") == 0;
+    *a = nb_test_uniform_param(NB_F64, sa->rank, sa->shape, is_pow ? 0.5 : -2, 2, seed);
+    *b = nb_test_uniform_param(NB_F64, sb->rank, sb->shape, -2, 2, seed + 1);
+    if (strcmp(op, "div") == 0)
+        nb_test_keep_away(*b, 0, 0.5);
+    if (strcmp(op, "maximum") == 0 || strcmp(op, "minimum") == 0)
+        for (int64_t i = 0; i < (*b)->size; i++)
+            nb_test_keep_away(*a, nb_tensor_get(*b, i), 0.01);
+}
+
+/* Loop test: _i picks the shape pair; every op's both inputs, in f64. */
+START_TEST(binary_grads_sum_back_to_each_input_shape)
+{
+    const nb_test_shape *sa, *sb;
+    pair_shapes(_i, &sa, &sb);
+    for (int c = 0; c < N_BINARY_CASES; c++) {
+        nb_tensor *a, *b;
+        draw_inputs(binary_cases[c].name, sa, sb, (uint64_t)(1000 + 100 * _i + 2 * c), &a, &b);
+        ck_assert_gradcheck(apply_binary_case, 2, ((nb_tensor *[]){a, b}),
+                            (void *)&binary_cases[c]);
+        nb_tensor_free(a);
+        nb_tensor_free(b);
+    }
+}
+END_TEST
+
+/* the sum of y with every input requiring a gradient */
+static void backward_of_sum(nb_tape *tape, nb_tensor *y)
+{
+    ck_assert_ptr_nonnull(y);
+    ck_assert_int_eq(nb_backward(nb_sum(tape, y)), NB_OK);
+}
+
+START_TEST(maximum_and_minimum_split_ties_evenly)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *a = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4), 1, 2, 3, 2);
+        nb_tensor *b = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(4), 1, 5, 3, 0);
+        nb_tensor_set_requires_grad(a, true);
+        nb_tensor_set_requires_grad(b, true);
+        backward_of_sum(tape, nb_maximum(tape, a, b));
+        nb_test_assert_close("maximum da", a, true, (double[]){0.5, 0, 0.5, 1}, 4);
+        nb_test_assert_close("maximum db", b, true, (double[]){0.5, 1, 0.5, 0}, 4);
+        nb_tape_reset(tape);
+        nb_tensor_zero_grad(a);
+        nb_tensor_zero_grad(b);
+        backward_of_sum(tape, nb_minimum(tape, a, b));
+        nb_test_assert_close("minimum da", a, true, (double[]){0.5, 1, 0.5, 0}, 4);
+        nb_test_assert_close("minimum db", b, true, (double[]){0.5, 0, 0.5, 1}, 4);
+        /* a broadcast scalar collects its shares: below 2 it loses, at 2 half */
+        nb_tensor *s = nb_test_keep(nb_tensor_from_doubles(dtypes[d], 0, NULL, (double[]){2}));
+        nb_tensor_set_requires_grad(s, true);
+        nb_tape_reset(tape);
+        nb_tensor_zero_grad(a);
+        backward_of_sum(tape, nb_maximum(tape, a, s));
+        nb_test_assert_close("maximum da, scalar b", a, true, (double[]){0, 0.5, 1, 0.5}, 4);
+        nb_test_assert_close("maximum ds", s, true, (double[]){1 + 0.5 + 0.5}, 1);
+        nb_tape_free(tape);
+    }
+}
+END_TEST
+
+START_TEST(pow_grads_at_zero_base_and_zero_exponent_are_zero)
+{
+    /* a = [0, 0, 2], b = [2, 0, 3]: da = b a^(b-1) = [0, 0 (b == 0), 12];
+     * db = a^b ln a = [0 (a == 0), 0 (a == 0), 8 ln 2] */
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *a = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 0, 0, 2);
+        nb_tensor *b = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 2, 0, 3);
+        nb_tensor_set_requires_grad(a, true);
+        nb_tensor_set_requires_grad(b, true);
+        nb_tensor *y = nb_pow(tape, a, b);
+        nb_test_assert_close("pow", y, false, (double[]){0, 1, 8}, 3);
+        backward_of_sum(tape, y);
+        nb_test_assert_close("pow da", a, true, (double[]){0, 0, 12}, 3);
+        nb_test_assert_close("pow db", b, true, (double[]){0, 0, 8 * 0.6931471805599453}, 3);
+        nb_tape_free(tape);
+    }
+}
+END_TEST
+
+static bool grad_is_absent_or_zero(const nb_tensor *t)
+{
+    for (int64_t i = 0; t->grad && i < t->size; i++)
+        if (t->dtype == NB_F32 ? ((const float *)t->grad)[i] != 0
+                               : ((const double *)t->grad)[i] != 0)
+            return false;
+    return true;
+}
+
+START_TEST(where_routes_the_gradient_by_cond_and_gives_cond_none)
+{
+    /* y = where([[1], [0]], a [3], b scalar), seeded with g = [[1, 2, 3], [4, 5, 6]]:
+     * row 0 came from a, row 1 from b (summed: 4 + 5 + 6) */
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *cond = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1), 1, 0);
+        nb_tensor *a = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 1, 2, 3);
+        nb_tensor *b = nb_test_keep(nb_tensor_from_doubles(dtypes[d], 0, NULL, (double[]){10}));
+        nb_tensor *g = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 2, 3, 4, 5, 6);
+        nb_tensor_set_requires_grad(cond, true);
+        nb_tensor_set_requires_grad(a, true);
+        nb_tensor_set_requires_grad(b, true);
+        ck_assert_int_eq(nb_backward_from(nb_where(tape, cond, a, b), g), NB_OK);
+        nb_test_assert_close("where da", a, true, (double[]){1, 2, 3}, 3);
+        nb_test_assert_close("where db", b, true, (double[]){15}, 1);
+        ck_assert_msg(grad_is_absent_or_zero(cond), "cond got a gradient");
+        nb_tape_free(tape);
+    }
+}
+END_TEST
+
+static nb_tensor *where_fixed_cond(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    return nb_where(tape, user, in[0], in[1]);
+}
+
+START_TEST(where_grads_match_finite_differences)
+{
+    nb_tensor *cond = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 1, 3), 1, 0, 0, 0, 1, 1);
+    const nb_test_shape shapes[][2] = {
+        {{3, {2, 4, 3}}, {0, {1}}},
+        {{1, {3}}, {2, {4, 1}}},
+        {{2, {1, 1}}, {3, {2, 4, 3}}},
+    };
+    for (int s = 0; s < 3; s++) {
+        nb_tensor *a = nb_test_uniform_param(NB_F64, shapes[s][0].rank, shapes[s][0].shape, -2,
+                                             2, (uint64_t)(40 + s));
+        nb_tensor *b = nb_test_uniform_param(NB_F64, shapes[s][1].rank, shapes[s][1].shape, -2,
+                                             2, (uint64_t)(50 + s));
+        ck_assert_gradcheck(where_fixed_cond, 2, ((nb_tensor *[]){a, b}), cond);
+        nb_tensor_free(a);
+        nb_tensor_free(b);
+    }
+}
+END_TEST
+
+START_TEST(broadcast_to_backward_sums_the_copies)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tape *tape = nb_tape_new();
+        nb_tensor *row = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(3), 1, 2, 3);
+        nb_tensor *col = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1), 4, 5);
+        nb_tensor *one = nb_test_keep(nb_tensor_from_doubles(dtypes[d], 0, NULL, (double[]){7}));
+        nb_tensor *g = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 3), 1, 2, 3, 4, 5, 6);
+        nb_tensor *g4 = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 2), 1, 2, 3, 4);
+        nb_tensor_set_requires_grad(row, true);
+        nb_tensor_set_requires_grad(col, true);
+        nb_tensor_set_requires_grad(one, true);
+        ck_assert_int_eq(nb_backward_from(nb_broadcast_to(tape, row, NB_SHAPE(2, 3)), g), NB_OK);
+        nb_test_assert_close("[3] to [2, 3]", row, true, (double[]){5, 7, 9}, 3);
+        nb_tape_reset(tape);
+        ck_assert_int_eq(nb_backward_from(nb_broadcast_to(tape, col, NB_SHAPE(2, 3)), g), NB_OK);
+        nb_test_assert_close("[2, 1] to [2, 3]", col, true, (double[]){6, 15}, 2);
+        nb_tape_reset(tape);
+        ck_assert_int_eq(nb_backward_from(nb_broadcast_to(tape, one, NB_SHAPE(2, 2)), g4), NB_OK);
+        nb_test_assert_close("scalar to [2, 2]", one, true, (double[]){10}, 1);
+        nb_tape_free(tape);
+    }
+}
+END_TEST
+
+typedef struct broadcast_to_case {
+    nb_test_shape x, to;
+} broadcast_to_case;
+
+static nb_tensor *apply_broadcast_to(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const nb_test_shape *to = user;
+    return nb_broadcast_to(tape, in[0], to->rank, to->shape);
+}
+
+START_TEST(broadcast_to_grads_match_finite_differences)
+{
+    static const broadcast_to_case cases[] = {
+        {{1, {3}}, {2, {2, 3}}},         {{2, {2, 1}}, {2, {2, 3}}},
+        {{0, {1}}, {2, {2, 2}}},         {{1, {1}}, {2, {1, 1}}},
+        {{3, {4, 1, 3}}, {4, {2, 4, 5, 3}}}, {{2, {2, 3}}, {2, {2, 3}}},
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        nb_tensor *x = nb_test_uniform_param(NB_F64, cases[i].x.rank, cases[i].x.shape, -2, 2,
+                                             (uint64_t)(60 + i));
+        ck_assert_gradcheck(apply_broadcast_to, 1, ((nb_tensor *[]){x}), (void *)&cases[i].to);
+        nb_tensor_free(x);
+    }
+}
+END_TEST
+
+/* ---- without a tape ---------------------------------------------------------- */
+
+START_TEST(ops_without_a_tape_give_the_same_values)
+{
+    nb_tensor *a = nb_test_keep(nb_test_uniform(NB_F64, NB_SHAPE(4, 1, 3), 0.5, 2, 7));
+    nb_tensor *b = nb_test_keep(nb_test_uniform(NB_F64, NB_SHAPE(2, 1), -2, 2, 8));
+    nb_tensor *cond = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 1), 0, 1);
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *with[N_BINARY_CASES + 2], *without[N_BINARY_CASES + 2];
+    for (int c = 0; c < N_BINARY_CASES; c++) {
+        with[c] = binary_cases[c].apply(tape, a, b);
+        without[c] = binary_cases[c].apply(NULL, a, b);
+    }
+    with[N_BINARY_CASES] = nb_where(tape, cond, a, b);
+    without[N_BINARY_CASES] = nb_where(NULL, cond, a, b);
+    with[N_BINARY_CASES + 1] = nb_broadcast_to(tape, a, NB_SHAPE(2, 4, 2, 3));
+    without[N_BINARY_CASES + 1] = nb_broadcast_to(NULL, a, NB_SHAPE(2, 4, 2, 3));
+    for (int c = 0; c < N_BINARY_CASES + 2; c++) {
+        ck_assert_ptr_nonnull(with[c]);
+        ck_assert_ptr_nonnull(without[c]);
+        ck_assert_ptr_null(without[c]->tape);
+        ck_assert(nb_same_shape(with[c], without[c]));
+        ck_assert_mem_eq(with[c]->data, without[c]->data, (size_t)with[c]->size * sizeof(double));
+        nb_tensor_free(without[c]);
+    }
+    nb_tape_free(tape);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(binary_ops_name_both_shapes_and_the_dimension)
+{
+    nb_tensor *a = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0);
+    nb_tensor *b = NB_TEST_TENSOR(NB_F32, NB_SHAPE(4, 3), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    nb_tensor *row = NB_TEST_TENSOR(NB_F32, NB_SHAPE(4), 0, 0, 0, 0);
+    char expected[256];
+    for (int c = 0; c < N_BINARY_CASES; c++) {
+        ck_assert_ptr_null(binary_cases[c].apply(NULL, a, b));
+        ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+        snprintf(expected, sizeof expected,
+                 "nb_%s: shapes [2, 3] and [4, 3] cannot be broadcast together: dimension 0 "
+                 "(counted in the 2-dimensional result) is 2 in a and 4 in b: expected equal "
+                 "sizes or 1",
+                 binary_cases[c].name);
+        ck_assert_str_eq(nb_last_error(), expected);
+        /* ranks differ: counted from the right */
+        ck_assert_ptr_null(binary_cases[c].apply(NULL, row, a));
+        snprintf(expected, sizeof expected,
+                 "nb_%s: shapes [4] and [2, 3] cannot be broadcast together: dimension 1 "
+                 "(counted in the 2-dimensional result) is 4 in a and 3 in b",
+                 binary_cases[c].name);
+        ck_assert_error_contains(expected);
+    }
+}
+END_TEST
+
+START_TEST(binary_ops_and_where_reject_mixed_dtypes)
+{
+    nb_tensor *a = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0);
+    nb_tensor *b = NB_TEST_TENSOR(NB_F64, NB_SHAPE(3), 0, 0, 0);
+    char expected[128];
+    for (int c = 0; c < N_BINARY_CASES; c++) {
+        ck_assert_ptr_null(binary_cases[c].apply(NULL, a, b));
+        ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
+        snprintf(expected, sizeof expected,
+                 "nb_%s: input 1 is f64 but input 0 is f32: expected the same dtype",
+                 binary_cases[c].name);
+        ck_assert_str_eq(nb_last_error(), expected);
+    }
+    ck_assert_ptr_null(nb_where(NULL, a, a, b));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_where: input 2 is f64 but input 0 is f32: expected the same dtype");
+    ck_assert_ptr_null(nb_where(NULL, b, a, a));
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_where: input 1 is f32 but input 0 is f64: expected the same dtype");
+}
+END_TEST
+
+START_TEST(where_rejects_shapes_that_do_not_broadcast)
+{
+    nb_tensor *c3 = NB_TEST_TENSOR(NB_F64, NB_SHAPE(3), 1, 0, 1);
+    nb_tensor *m = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2, 2), 0, 0, 0, 0);
+    nb_tensor *v2 = NB_TEST_TENSOR(NB_F64, NB_SHAPE(2), 0, 0);
+    nb_tensor *v3 = NB_TEST_TENSOR(NB_F64, NB_SHAPE(3), 0, 0, 0);
+    ck_assert_ptr_null(nb_where(NULL, c3, m, v2));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_where: cond of shape [3] cannot be broadcast with [2, 2], the shape a "
+                     "[2, 2] and b [2] broadcast to: expected cond's dimensions, aligned from "
+                     "the right, to be equal to those or 1");
+    ck_assert_ptr_null(nb_where(NULL, c3, v2, v3));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_where: shapes [2] and [3] cannot be broadcast together: dimension 0 "
+                     "(counted in the 1-dimensional result) is 2 in a and 3 in b: expected "
+                     "equal sizes or 1");
+}
+END_TEST
+
+START_TEST(broadcast_to_rejects_shapes_x_cannot_stretch_to)
+{
+    nb_tensor *x = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2, 3), 0, 0, 0, 0, 0, 0);
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, NB_SHAPE(4, 3)));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_broadcast_to: x of shape [2, 3] cannot be broadcast to [4, 3]: "
+                     "dimension 0 is 2 in x and 4 in the shape (aligned from the right): "
+                     "expected equal sizes or 1 in x");
+    /* one way only: x's 3 does not shrink to 1, as it would in nb_add */
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, NB_SHAPE(5, 2, 1)));
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_broadcast_to: x of shape [2, 3] cannot be broadcast to [5, 2, 1]: "
+                     "dimension 2 is 3 in x and 1 in the shape (aligned from the right): "
+                     "expected equal sizes or 1 in x");
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, NB_SHAPE(3)));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_broadcast_to: x of shape [2, 3] has rank 2 but the shape [3] has rank "
+                     "1: expected x to have at most as many axes");
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, 0, NULL));
+    ck_assert_error_contains("nb_broadcast_to: x of shape [2, 3] has rank 2 but the shape [] "
+                             "has rank 0");
+}
+END_TEST
+
+START_TEST(broadcast_to_rejects_a_bad_target_shape)
+{
+    nb_tensor *x = NB_TEST_TENSOR(NB_F32, NB_SHAPE(3), 0, 0, 0);
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, NB_SHAPE(1, 1, 1, 1, 3)));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(), "nb_broadcast_to: rank 5 is out of range: expected 0 to 4");
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, NB_SHAPE(0, 3)));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_str_eq(nb_last_error(),
+                     "nb_broadcast_to: dimension 0 of shape [0, 3] is 0: expected a positive size");
+    ck_assert_ptr_null(nb_broadcast_to(NULL, x, 2, NULL));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_NULL);
+    ck_assert_str_eq(nb_last_error(), "nb_broadcast_to: shape is NULL for rank 2");
+}
+END_TEST
+
+START_TEST(new_ops_given_null_keep_the_earlier_message)
+{
+    nb_tensor *x = NB_TEST_TENSOR(NB_F32, NB_SHAPE(2), 0, 0);
+    nb_error(NB_ERR_SHAPE, "an earlier failure");
+    for (int c = 0; c < N_BINARY_CASES; c++) {
+        ck_assert_ptr_null(binary_cases[c].apply(NULL, x, NULL));
+        ck_assert_ptr_null(binary_cases[c].apply(NULL, NULL, x));
+    }
+    ck_assert_ptr_null(nb_where(NULL, x, NULL, x));
+    ck_assert_ptr_null(nb_broadcast_to(NULL, NULL, NB_SHAPE(2)));
+    ck_assert_ptr_null(nb_broadcast_to(NULL, NULL, NB_SHAPE(0))); /* x first, then the shape */
+    ck_assert_str_eq(nb_last_error(), "an earlier failure");
+}
+END_TEST
+
+static Suite *broadcast_suite(void)
+{
+    Suite *s = suite_create("broadcast");
+    TCase *tc = tcase_create("forward");
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
+    tcase_add_test(tc, add_broadcasts_a_row_over_every_row);
+    tcase_add_test(tc, mul_of_a_column_and_a_row_is_the_outer_product);
+    tcase_add_test(tc, sub_stretches_both_inputs_and_adds_a_leading_axis);
+    tcase_add_test(tc, div_of_a_rank0_scalar_by_a_matrix);
+    tcase_add_test(tc, maximum_and_minimum_of_size1_shapes_keep_the_larger_rank);
+    tcase_add_test(tc, pow_raises_each_row_to_the_exponents);
+    tcase_add_test(tc, pow_of_a_negative_base_and_a_fraction_is_nan);
+    tcase_add_test(tc, maximum_and_minimum_propagate_nan);
+    tcase_add_test(tc, where_picks_a_or_b_under_a_broadcast_cond);
+    tcase_add_test(tc, broadcast_to_repeats_rows_columns_and_scalars);
+    tcase_add_loop_test(tc, binary_ops_follow_numpys_rule_element_by_element, 0, 2 * N_PAIRS);
+    tcase_add_test(tc, ops_without_a_tape_give_the_same_values);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gradients");
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
+    tcase_add_loop_test(tc, binary_grads_sum_back_to_each_input_shape, 0, 2 * N_PAIRS);
+    tcase_add_test(tc, maximum_and_minimum_split_ties_evenly);
+    tcase_add_test(tc, pow_grads_at_zero_base_and_zero_exponent_are_zero);
+    tcase_add_test(tc, where_routes_the_gradient_by_cond_and_gives_cond_none);
+    tcase_add_test(tc, where_grads_match_finite_differences);
+    tcase_add_test(tc, broadcast_to_backward_sums_the_copies);
+    tcase_add_test(tc, broadcast_to_grads_match_finite_differences);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
+    tcase_add_test(tc, binary_ops_name_both_shapes_and_the_dimension);
+    tcase_add_test(tc, binary_ops_and_where_reject_mixed_dtypes);
+    tcase_add_test(tc, where_rejects_shapes_that_do_not_broadcast);
+    tcase_add_test(tc, broadcast_to_rejects_shapes_x_cannot_stretch_to);
+    tcase_add_test(tc, broadcast_to_rejects_a_bad_target_shape);
+    tcase_add_test(tc, new_ops_given_null_keep_the_earlier_message);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+NB_TEST_MAIN(broadcast_suite)
