@@ -16,7 +16,13 @@
 
 /* ---- linear algebra (src/ops/matmul.c) ---------------------------------- */
 
-/* [m, k] x [k, n] -> [m, n]. */
+/* Matrix product with NumPy's matmul rules: [m, k] x [k, n] -> [m, n], and
+ * for rank 3 or 4 the last two axes are the matrices while the axes before
+ * them are a batch that broadcasts (a [2, 1, m, k] times b [3, k, n] gives
+ * [2, 3, m, n]; a rank-2 operand is shared by every matrix of the other).
+ * Errors: rank below 2 or above 4 ("expected rank 2 to 4"), inner dimensions
+ * that differ or batch dimensions that do not broadcast (naming both shapes),
+ * mixed dtypes. */
 nb_tensor *nb_matmul(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 /* x [m, n] plus bias [n] (or [1, n]) added to every row. */
 nb_tensor *nb_add_bias(nb_tape *tape, nb_tensor *x, nb_tensor *bias);
