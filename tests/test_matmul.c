@@ -189,7 +189,8 @@ START_TEST(matmul_batch_dims_broadcast_both_ways)
      * dB_j = sum_b A_b^T = [4, 6] (each B_j is read twice). */
     for (int d = 0; d < 2; d++) {
         nb_tape *tape = nb_tape_new();
-        nb_tensor *a = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 1, 1, 2), (double[]){1, 2, 3, 4});
+        nb_tensor *a = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 1, 1, 2),
+                                              (double[]){1, 2, 3, 4});
         nb_tensor *b = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3, 2, 1),
                                               (double[]){1, 0, 0, 1, 1, 1});
         nb_tensor_set_requires_grad(a, true);
@@ -216,7 +217,8 @@ START_TEST(matmul_rank_2_operand_is_shared_by_every_batch)
      * row, dB_b[p][j] = sum_i A[i][p] = 2 everywhere. */
     for (int d = 0; d < 2; d++) {
         nb_tape *tape = nb_tape_new();
-        nb_tensor *a = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3, 2), (double[]){1, 0, 0, 1, 1, 1});
+        nb_tensor *a = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(3, 2),
+                                              (double[]){1, 0, 0, 1, 1, 1});
         nb_tensor *b = nb_tensor_from_doubles(dtypes[d], NB_SHAPE(2, 2, 3),
                                               (double[]){1, 2, 3, 4, 5, 6, 0, 1, 0, 1, 0, -1});
         nb_tensor_set_requires_grad(a, true);

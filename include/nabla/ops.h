@@ -16,10 +16,11 @@
 
 /* ---- linear algebra (src/ops/matmul.c) ---------------------------------- */
 
-/* Matrix product with NumPy's matmul rules: [m, k] x [k, n] -> [m, n], and
- * for rank 3 or 4 the last two axes are the matrices while the axes before
- * them are a batch that broadcasts (a [2, 1, m, k] times b [3, k, n] gives
- * [2, 3, m, n]; a rank-2 operand is shared by every matrix of the other).
+/* Matrix product [..., m, k] x [..., k, n] -> [..., m, n] with NumPy's
+ * matmul rules: the last two axes are the matrices, and for rank 3 or 4 the
+ * axes before them are a batch that broadcasts (a [2, 1, m, k] times
+ * b [3, k, n] gives [2, 3, m, n]; a rank-2 operand is shared by every matrix
+ * of the other).
  * Errors: rank below 2 or above 4 ("expected rank 2 to 4"), inner dimensions
  * that differ or batch dimensions that do not broadcast (naming both shapes),
  * mixed dtypes. */
@@ -90,5 +91,7 @@ nb_tensor *nb_equal(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes);
 /* 1 where x > c, else 0 (NaN gives 0): thresholds for binary accuracy. */
 nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c);
+
+#include "nabla/movement.h"
 
 #endif
