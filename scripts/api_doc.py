@@ -16,8 +16,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = os.path.join(ROOT, "include", "nabla")
-ORDER = ["tensor.h", "ops.h", "indexing.h", "tape.h", "op.h", "trace.h", "gradcheck.h",
-         "layer.h", "model.h", "loss.h", "metric.h", "optim.h", "data.h", "io.h", "model_io.h",
+ORDER = ["tensor.h", "ops.h", "movement.h", "indexing.h", "tape.h", "op.h", "trace.h",
+         "gradcheck.h", "layer.h", "model.h", "loss.h", "metric.h", "optim.h", "data.h", "io.h",
+         "model_io.h",
          "viz.h", "distributed.h", "rng.h", "error.h", "alloc.h", "backend.h"]
 
 # Where a comment covers a group of functions, or there is none, say what

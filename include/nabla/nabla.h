@@ -15,6 +15,7 @@
 #include "nabla/metric.h"
 #include "nabla/model.h"
 #include "nabla/model_io.h"
+#include "nabla/movement.h"
 #include "nabla/op.h"
 #include "nabla/ops.h"
 #include "nabla/optim.h"

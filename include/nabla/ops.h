@@ -16,7 +16,14 @@
 
 /* ---- linear algebra (src/ops/matmul.c) ---------------------------------- */
 
-/* [m, k] x [k, n] -> [m, n]. */
+/* Matrix product [..., m, k] x [..., k, n] -> [..., m, n] with NumPy's
+ * matmul rules: the last two axes are the matrices, and for rank 3 or 4 the
+ * axes before them are a batch that broadcasts (a [2, 1, m, k] times
+ * b [3, k, n] gives [2, 3, m, n]; a rank-2 operand is shared by every matrix
+ * of the other).
+ * Errors: rank below 2 or above 4 ("expected rank 2 to 4"), inner dimensions
+ * that differ or batch dimensions that do not broadcast (naming both shapes),
+ * mixed dtypes. */
 nb_tensor *nb_matmul(nb_tape *tape, nb_tensor *a, nb_tensor *b);
 /* x [m, n] plus bias [n] (or [1, n]) added to every row. */
 nb_tensor *nb_add_bias(nb_tape *tape, nb_tensor *x, nb_tensor *bias);
@@ -156,5 +163,6 @@ nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes);
 nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c);
 
 #include "nabla/indexing.h"
+#include "nabla/movement.h"
 
 #endif

@@ -1,59 +1,171 @@
-/* Matrix product and row-broadcast bias, the two ops of a dense layer. */
+/* Matrix product (with NumPy's batch dimensions) and row-broadcast bias, the
+ * two ops of a dense layer. */
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 
 #include "kernels/gemm.h"
+#include "ops/broadcast.h"
 #include "ops/ops_internal.h"
 
-/* ---- matmul: C[m, n] = A[m, k] B[k, n] ---------------------------------- */
+/* ---- matmul: C[..., m, n] = A[..., m, k] B[..., k, n] ------------------ *
+ * NumPy's matmul: the last two axes are the matrices; the axes before them
+ * (the batch) broadcast. Two matrices take the plain GEMM path (the MNIST hot
+ * path); a batch loops over its matrices calling the same kernel. */
+
+/* The batch dims of a and b broadcast; the message names both full shapes. */
+static nb_status matmul_batch_shape(const nb_tensor *a, const nb_tensor *b, int *rank,
+                                    int64_t shape[NB_MAX_RANK])
+{
+    char sa[NB_SHAPE_BUF], sb[NB_SHAPE_BUF], fn[3 * NB_SHAPE_BUF];
+    if (a->rank == 2 && b->rank == 2) {
+        *rank = 0;
+        return NB_OK;
+    }
+    snprintf(fn, sizeof fn, "nb_matmul: a is %s, b is %s: their batch dimensions",
+             nb_shape_str(a, sa, sizeof sa), nb_shape_str(b, sb, sizeof sb));
+    return nb__broadcast_shape(fn, a->rank - 2, a->shape, b->rank - 2, b->shape, rank, shape);
+}
 
 static nb_status matmul_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                               int64_t shape[NB_MAX_RANK])
 {
     nb_status s = nb__require_same_dtype(node);
     if (s == NB_OK)
-        s = nb__require_rank(node, 0, 2, 2);
+        s = nb__require_rank(node, 0, 2, NB_MAX_RANK);
     if (s == NB_OK)
-        s = nb__require_rank(node, 1, 2, 2);
+        s = nb__require_rank(node, 1, 2, NB_MAX_RANK);
     if (s != NB_OK)
         return s;
     const nb_tensor *a = node->inputs[0], *b = node->inputs[1];
+    int64_t m = a->shape[a->rank - 2], k = a->shape[a->rank - 1], n = b->shape[b->rank - 1];
     char sa[NB_SHAPE_BUF], sb[NB_SHAPE_BUF];
-    if (a->shape[1] != b->shape[0])
+    if (k != b->shape[b->rank - 2])
         return nb_error(NB_ERR_SHAPE, "nb_matmul: inner dimensions differ: a is %s, b is %s",
                         nb_shape_str(a, sa, sizeof sa), nb_shape_str(b, sb, sizeof sb));
     /* cblas takes int dimensions */
-    if (a->shape[0] > INT_MAX || a->shape[1] > INT_MAX || b->shape[1] > INT_MAX)
+    if (m > INT_MAX || k > INT_MAX || n > INT_MAX)
         return nb_error(NB_ERR_SHAPE, "nb_matmul: a is %s, b is %s: dimensions above %d are not supported",
                         nb_shape_str(a, sa, sizeof sa), nb_shape_str(b, sb, sizeof sb), INT_MAX);
+    int batch_rank;
+    s = matmul_batch_shape(a, b, &batch_rank, shape);
+    if (s != NB_OK)
+        return s;
     *dtype = a->dtype;
-    *rank = 2;
-    shape[0] = a->shape[0];
-    shape[1] = b->shape[1];
+    *rank = batch_rank + 2;
+    shape[batch_rank] = m;
+    shape[batch_rank + 1] = n;
     return NB_OK;
 }
+
+/* Where the matrices of a batched product are: C's batch `i` (row-major over
+ * C's batch dims) multiplies A's matrix at element offset a_offset(i) by B's
+ * at b_offset(i); a stretched batch dim has stride 0, so several of C's
+ * matrices read the same one of A or B. */
+typedef struct matmul_batch {
+    int64_t m, k, n, count;
+    int rank; /* of the batch dims, 1 or 2 */
+    int64_t shape[NB_MAX_RANK], a_stride[NB_MAX_RANK], b_stride[NB_MAX_RANK];
+} matmul_batch;
+
+static matmul_batch matmul_batch_of(const nb_node *node)
+{
+    const nb_tensor *a = node->inputs[0], *b = node->inputs[1], *c = node->output;
+    matmul_batch mb = {.m = a->shape[a->rank - 2], .k = a->shape[a->rank - 1],
+                       .n = b->shape[b->rank - 1], .count = 1, .rank = c->rank - 2};
+    for (int d = 0; d < mb.rank; d++)
+        mb.count *= mb.shape[d] = c->shape[d];
+    nb__broadcast_strides(a->rank - 2, a->shape, mb.rank, mb.shape, mb.a_stride);
+    nb__broadcast_strides(b->rank - 2, b->shape, mb.rank, mb.shape, mb.b_stride);
+    for (int d = 0; d < mb.rank; d++) {
+        mb.a_stride[d] *= mb.m * mb.k; /* in matrices -> in elements */
+        mb.b_stride[d] *= mb.k * mb.n;
+    }
+    return mb;
+}
+
+static void matmul_batch_offsets(const matmul_batch *mb, int64_t i, int64_t *a_off,
+                                 int64_t *b_off)
+{
+    *a_off = *b_off = 0;
+    for (int d = mb->rank - 1; d >= 0; d--) {
+        int64_t at = i % mb->shape[d];
+        i /= mb->shape[d];
+        *a_off += at * mb->a_stride[d];
+        *b_off += at * mb->b_stride[d];
+    }
+}
+
+#define MATMUL_BATCHED_FORWARD(T, gemm)                                                      \
+    do {                                                                                     \
+        const T *a = node->inputs[0]->data, *b = node->inputs[1]->data;                      \
+        T *c = node->output->data;                                                           \
+        for (int64_t i = 0; i < mb.count; i++) {                                             \
+            int64_t ao, bo;                                                                  \
+            matmul_batch_offsets(&mb, i, &ao, &bo);                                          \
+            gemm(false, false, mb.m, mb.n, mb.k, 1, a + ao, mb.k, b + bo, mb.n, 0,           \
+                 c + i * mb.m * mb.n, mb.n);                                                 \
+        }                                                                                    \
+    } while (0)
 
 static nb_status matmul_forward(nb_node *node)
 {
     const nb_tensor *a = node->inputs[0], *b = node->inputs[1];
     nb_tensor *c = node->output;
-    int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
+    if (c->rank == 2) {
+        int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
+        if (c->dtype == NB_F32)
+            nb__gemm_f32(false, false, m, n, k, 1.0f, a->data, k, b->data, n, 0.0f, c->data, n);
+        else
+            nb__gemm_f64(false, false, m, n, k, 1.0, a->data, k, b->data, n, 0.0, c->data, n);
+        return NB_OK;
+    }
+    matmul_batch mb = matmul_batch_of(node);
     if (c->dtype == NB_F32)
-        nb__gemm_f32(false, false, m, n, k, 1.0f, a->data, k, b->data, n, 0.0f, c->data, n);
+        MATMUL_BATCHED_FORWARD(float, nb__gemm_f32);
     else
-        nb__gemm_f64(false, false, m, n, k, 1.0, a->data, k, b->data, n, 0.0, c->data, n);
+        MATMUL_BATCHED_FORWARD(double, nb__gemm_f64);
     return NB_OK;
 }
+
+/* Per batch, dA += dC B^T and dB += A^T dC. beta = 1 accumulates, so where
+ * A's (or B's) batch dim was stretched its one matrix sums the gradients of
+ * every product that read it: the sum over the broadcast dims. */
+#define MATMUL_BATCHED_BACKWARD(T, gemm)                                                     \
+    do {                                                                                     \
+        const T *a = node->inputs[0]->data, *b = node->inputs[1]->data;                      \
+        const T *g = node->output->grad;                                                     \
+        T *dA = da, *dB = db;                                                                \
+        for (int64_t i = 0; i < mb.count; i++) {                                             \
+            int64_t ao, bo;                                                                  \
+            const T *gi = g + i * mb.m * mb.n;                                               \
+            matmul_batch_offsets(&mb, i, &ao, &bo);                                          \
+            if (dA)                                                                          \
+                gemm(false, true, mb.m, mb.k, mb.n, 1, gi, mb.n, b + bo, mb.n, 1, dA + ao,   \
+                     mb.k);                                                                  \
+            if (dB)                                                                          \
+                gemm(true, false, mb.k, mb.n, mb.m, 1, a + ao, mb.k, gi, mb.n, 1, dB + bo,   \
+                     mb.n);                                                                  \
+        }                                                                                    \
+    } while (0)
 
 /* dA += dC B^T and dB += A^T dC, with transpose flags instead of copies */
 static nb_status matmul_backward(nb_node *node)
 {
     const nb_tensor *a = node->inputs[0], *b = node->inputs[1], *c = node->output;
-    int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
     void *da = nb_node_input_grad(node, 0);
     void *db = nb_node_input_grad(node, 1);
     if ((a->requires_grad && !da) || (b->requires_grad && !db))
         return NB_ERR_NOMEM;
+    if (c->rank > 2) {
+        matmul_batch mb = matmul_batch_of(node);
+        if (c->dtype == NB_F32)
+            MATMUL_BATCHED_BACKWARD(float, nb__gemm_f32);
+        else
+            MATMUL_BATCHED_BACKWARD(double, nb__gemm_f64);
+        return NB_OK;
+    }
+    int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
     if (c->dtype == NB_F32) {
         if (da)
             nb__gemm_f32(false, true, m, k, n, 1.0f, c->grad, n, b->data, n, 1.0f, da, k);
