@@ -439,23 +439,18 @@ START_TEST(dense_rejects_an_unknown_activation)
 }
 END_TEST
 
-START_TEST(dense_on_images_asks_for_a_flatten_layer)
+START_TEST(dense_on_images_acts_on_the_last_axis)
 {
-    nb_layer *layer = nb_dense(10, NB_SOFTMAX);
-    nb_rng rng;
-    nb_rng_seed(&rng, 0);
-    ck_assert_int_eq(nb_layer_build(layer, NB_SHAPE(28, 28), NB_F32, &rng), NB_ERR_SHAPE);
-    ck_assert_error_contains("input has rank 2 per sample: expected flat samples (rank 1); add a "
-                             "Flatten layer before it");
-    ck_assert(!layer->built);
-    ck_assert_int_eq(layer->n_params, 0);
-    nb_layer_free(layer);
-    /* the same through a model, naming the layer */
+    /* Keras 3's Dense on [28, 28] samples: [28, units], one kernel for every row */
     nb_model *model = nb_sequential();
     nb_model_set_input_shape(model, NB_SHAPE(28, 28));
     nb_model_add(model, nb_dense(10, NB_SOFTMAX));
-    ck_assert_int_eq(nb_model_build(model), NB_ERR_SHAPE);
-    ck_assert_error_contains("Dense layer 'dense': input has rank 2 per sample");
+    ck_assert_int_eq(nb_model_build(model), NB_OK);
+    const nb_layer *layer = nb_model_layer(model, 0);
+    ck_assert_int_eq(layer->out_rank, 2);
+    ck_assert_int_eq(layer->out_shape[0], 28);
+    ck_assert_int_eq(layer->out_shape[1], 10);
+    ck_assert_int_eq(nb_layer_param_count(layer), 28 * 10 + 10);
     nb_model_free(model);
 }
 END_TEST
@@ -531,7 +526,7 @@ static Suite *dense_suite(void)
     tc = tcase_create("errors");
     tcase_add_test(tc, dense_needs_at_least_one_unit);
     tcase_add_test(tc, dense_rejects_an_unknown_activation);
-    tcase_add_test(tc, dense_on_images_asks_for_a_flatten_layer);
+    tcase_add_test(tc, dense_on_images_acts_on_the_last_axis);
     tcase_add_test(tc, dense_rejects_inputs_of_the_wrong_width);
     tcase_add_test(tc, dense_with_an_unknown_initializer_is_refused);
     tcase_add_test(tc, zeroed_dense_options_mean_glorot_kernel_and_zero_bias);

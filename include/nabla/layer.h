@@ -134,7 +134,10 @@ typedef struct nb_dense_options {
     bool no_bias;                      /* Keras use_bias=False */
 } nb_dense_options;
 
-/* Dense: y = activation(x W + b), x [batch, in], W [in, units], b [units]. */
+/* Dense: y = activation(x W + b), x [batch, in], W [in, units], b [units].
+ * On samples of rank 2 or more it acts on the last axis, as Keras 3 does:
+ * [batch, steps, in] -> [batch, steps, units] with the same W and b for
+ * every step (softmax too runs over the units). */
 nb_layer *nb_dense(int64_t units, nb_activation activation);
 nb_layer *nb_dense_with(const nb_dense_options *options);
 /* An activation alone. */
@@ -144,5 +147,26 @@ nb_layer *nb_flatten_layer(void);
 /* Inverted dropout: in training, zero each element with probability rate and
  * scale the rest by 1 / (1 - rate); the identity otherwise. 0 <= rate < 1. */
 nb_layer *nb_dropout(double rate);
+
+/* Reshape (Keras's Reshape): each sample takes target_shape (rank entries,
+ * the batch axis not included); one entry may be -1 and is then inferred.
+ * Building fails when the sample's element count does not fit. */
+nb_layer *nb_reshape_layer(int rank, const int64_t *target_shape);
+/* Permute (Keras's Permute): reorder a sample's axes; dims are numbered from
+ * 1, as Keras numbers them, so (2, 1) swaps the two axes of a rank-2 sample
+ * and the batch axis stays first. */
+nb_layer *nb_permute_layer(int rank, const int *dims);
+/* Embedding (Keras's Embedding): integer indices in [0, input_dim), held as
+ * floats, of shape [batch, ...] -> [batch, ..., output_dim], the rows of a
+ * trainable table "embeddings" [input_dim, output_dim] initialised uniform
+ * in [-0.05, 0.05] as Keras does. An index out of range is an error of the
+ * forward pass naming it. */
+nb_layer *nb_embedding(int64_t input_dim, int64_t output_dim);
+/* LayerNormalization (Keras's, axis -1): over the last axis of each sample,
+ * y = (x - mean) / sqrt(var + epsilon) * gamma + beta, var the population
+ * variance; gamma starts at ones and beta at zeros, both [features].
+ * NB_LAYER_NORM_EPSILON is Keras's default epsilon. */
+#define NB_LAYER_NORM_EPSILON 1e-3
+nb_layer *nb_layer_normalization(double epsilon);
 
 #endif

@@ -1,7 +1,9 @@
 /* Dense: y = activation(x W + b), composed of matmul, add_bias and the
- * activation op, so its gradient comes from those ops' backward passes. */
+ * activation op, so its gradient comes from those ops' backward passes. On
+ * inputs of rank 3 or more it acts on the last axis, as Keras 3 does. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "nabla/alloc.h"
 #include "nabla/layer.h"
@@ -17,12 +19,8 @@ enum { KERNEL = 0, BIAS = 1 };
 static nb_status dense_build(nb_layer *self, int in_rank, const int64_t *in_shape, nb_rng *rng)
 {
     const dense_state *s = self->state;
-    if (in_rank != 1)
-        return nb_error(NB_ERR_SHAPE, "Dense layer '%s': input has rank %d per sample: expected "
-                        "flat samples (rank 1); add a Flatten layer before it",
-                        self->name, in_rank);
-    nb_tensor *kernel = nb_initialize(s->options.kernel_initializer, self->dtype, in_shape[0],
-                                      s->options.units, rng);
+    nb_tensor *kernel = nb_initialize(s->options.kernel_initializer, self->dtype,
+                                      in_shape[in_rank - 1], s->options.units, rng);
     if (!kernel || nb_layer_add_param(self, "kernel", kernel) != NB_OK) {
         nb_tensor_free(kernel);
         return nb_last_status();
@@ -39,9 +37,25 @@ static nb_status dense_build(nb_layer *self, int in_rank, const int64_t *in_shap
             return nb_last_status();
         }
     }
-    self->out_rank = 1;
-    self->out_shape[0] = s->options.units;
+    /* the input's shape with the last axis replaced by the units */
+    self->out_shape[in_rank - 1] = s->options.units;
     return NB_OK;
+}
+
+/* [batch, ..., in] -> [batch * ..., in], the rank-2 Dense, and back to
+ * [batch, ..., units]: one large product instead of one per leading index.
+ * Softmax then runs over the last axis, the units. */
+static nb_tensor *dense_forward_last_axis(nb_layer *self, nb_tape *tape, nb_tensor *x)
+{
+    const dense_state *s = self->state;
+    int64_t rows[2] = {-1, x->shape[x->rank - 1]};
+    nb_tensor *y = nb_matmul(tape, nb_reshape(tape, x, 2, rows), self->params[KERNEL]);
+    if (!s->options.no_bias)
+        y = nb_add_bias(tape, y, self->params[BIAS]);
+    int64_t out_shape[NB_MAX_RANK];
+    memcpy(out_shape, x->shape, sizeof out_shape);
+    out_shape[x->rank - 1] = s->options.units;
+    return nb_activate(tape, nb_reshape(tape, y, x->rank, out_shape), s->options.activation);
 }
 
 static nb_tensor *dense_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, bool training,
@@ -50,6 +64,8 @@ static nb_tensor *dense_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, boo
     (void)training;
     (void)rng;
     const dense_state *s = self->state;
+    if (x->rank > 2)
+        return dense_forward_last_axis(self, tape, x);
     nb_tensor *y = nb_matmul(tape, x, self->params[KERNEL]);
     if (!s->options.no_bias)
         y = nb_add_bias(tape, y, self->params[BIAS]);

@@ -156,8 +156,9 @@ static int n_registered;
 
 static const nb_layer_class *builtin_class(int i)
 {
-    const nb_layer_class *builtins[] = {&nb__dense_class, &nb__activation_class,
-                                        &nb__flatten_class, &nb__dropout_class};
+    const nb_layer_class *builtins[] = {
+        &nb__dense_class,   &nb__activation_class, &nb__flatten_class,   &nb__dropout_class,
+        &nb__reshape_class, &nb__permute_class,    &nb__embedding_class, &nb__layer_norm_class};
     return i < (int)(sizeof builtins / sizeof *builtins) ? builtins[i] : NULL;
 }
 
@@ -193,7 +194,7 @@ const nb_layer_class *nb_layer_find_class(const char *type)
         if (strcmp(registered[i]->type, type) == 0)
             return registered[i];
     nb_error(NB_ERR_ARG, "nb_layer_find_class: unknown layer type '%s': expected Dense, "
-             "Activation, Flatten, Dropout or a class given to nb_layer_register_class",
+             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization or a class given to nb_layer_register_class",
              type ? type : "(null)");
     return NULL;
 }

@@ -8,5 +8,9 @@ extern const nb_layer_class nb__dense_class;
 extern const nb_layer_class nb__activation_class;
 extern const nb_layer_class nb__flatten_class;
 extern const nb_layer_class nb__dropout_class;
+extern const nb_layer_class nb__reshape_class;
+extern const nb_layer_class nb__permute_class;
+extern const nb_layer_class nb__embedding_class;
+extern const nb_layer_class nb__layer_norm_class;
 
 #endif

@@ -1,0 +1,105 @@
+/* LayerNormalization, composed of mean, subtract, square, sqrt, divide,
+ * multiply and add: the ops' backward passes give its gradient. */
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "internal.h"
+#include "nabla/layer.h"
+#include "nabla/ops.h"
+#include "nn/layers_internal.h"
+
+typedef struct layer_norm_state {
+    double epsilon;
+} layer_norm_state;
+
+enum { GAMMA = 0, BETA = 1 };
+
+/* a parameter of shape [n] filled with value */
+static nb_status add_filled(nb_layer *self, const char *name, int64_t n, double value)
+{
+    nb_tensor *t = nb_tensor_full(self->dtype, NB_SHAPE(n), value);
+    if (!t || nb_layer_add_param(self, name, t) != NB_OK) {
+        nb_tensor_free(t);
+        return nb_last_status();
+    }
+    return NB_OK;
+}
+
+static nb_status layer_norm_build(nb_layer *self, int in_rank, const int64_t *in_shape,
+                                  nb_rng *rng)
+{
+    (void)rng;
+    int64_t features = in_shape[in_rank - 1];
+    nb_status s = add_filled(self, "gamma", features, 1.0);
+    return s == NB_OK ? add_filled(self, "beta", features, 0.0) : s;
+}
+
+/* y = (x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis,
+ * var the mean of the squared deviations (divisor n, as Keras). gamma and
+ * beta [features] broadcast over the leading axes. */
+static nb_tensor *layer_norm_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, bool training,
+                                     nb_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const layer_norm_state *s = self->state;
+    nb_tensor *centered = nb_sub(tape, x, nb_mean_axis(tape, x, -1, true));
+    nb_tensor *var = nb_mean_axis(tape, nb_square(tape, centered), -1, true);
+    nb_tensor *normed = nb_div(tape, centered, nb_sqrt(tape, nb_add_scalar(tape, var, s->epsilon)));
+    return nb_add(tape, nb_mul(tape, normed, self->params[GAMMA]), self->params[BETA]);
+}
+
+static nb_status layer_norm_config(const nb_layer *self, cJSON *json)
+{
+    const layer_norm_state *s = self->state;
+    bool ok = cJSON_AddNumberToObject(json, "axis", -1) &&
+              cJSON_AddNumberToObject(json, "epsilon", s->epsilon);
+    return ok ? NB_OK : nb_error(NB_ERR_NOMEM, "LayerNormalization layer '%s': out of memory "
+                                 "for its config", self->name);
+}
+
+static void layer_norm_destroy(nb_layer *self) { nb_release(self->state); }
+
+static nb_layer *layer_norm_from_config(const cJSON *json)
+{
+    const cJSON *axis = cJSON_GetObjectItemCaseSensitive(json, "axis");
+    const cJSON *epsilon = cJSON_GetObjectItemCaseSensitive(json, "epsilon");
+    if (axis && !(cJSON_IsNumber(axis) && axis->valuedouble == -1)) {
+        nb_error(NB_ERR_FORMAT, "LayerNormalization config: \"axis\" must be -1 (the last "
+                 "axis), the only one nabla normalises over");
+        return NULL;
+    }
+    if (epsilon && !cJSON_IsNumber(epsilon)) {
+        nb_error(NB_ERR_FORMAT, "LayerNormalization config: \"epsilon\" is not a number");
+        return NULL;
+    }
+    return nb_layer_normalization(epsilon ? epsilon->valuedouble : NB_LAYER_NORM_EPSILON);
+}
+
+const nb_layer_class nb__layer_norm_class = {
+    .type = "LayerNormalization",
+    .build = layer_norm_build,
+    .forward = layer_norm_forward,
+    .config = layer_norm_config,
+    .destroy = layer_norm_destroy,
+    .from_config = layer_norm_from_config,
+};
+
+nb_layer *nb_layer_normalization(double epsilon)
+{
+    if (!(epsilon > 0) || !isfinite(epsilon)) {
+        nb_error(NB_ERR_ARG, "nb_layer_normalization: epsilon is %g: expected a positive "
+                 "number (Keras's default is 1e-3)", epsilon);
+        return NULL;
+    }
+    layer_norm_state *s = nb_alloc(sizeof *s);
+    if (!s) {
+        nb_error(NB_ERR_NOMEM, "nb_layer_normalization: out of memory");
+        return NULL;
+    }
+    s->epsilon = epsilon;
+    nb_layer *layer = nb_layer_new(&nb__layer_norm_class, NULL, s);
+    if (!layer)
+        nb_release(s);
+    return layer;
+}
