@@ -253,6 +253,83 @@ START_TEST(layer_norm_rejects_a_bad_epsilon)
 }
 END_TEST
 
+
+/* ---- BatchNormalization --------------------------------------------------------- */
+
+static nb_tensor *training_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
+{
+    return nb_layer_forward(user, tape, inputs[0], true, NULL);
+}
+
+START_TEST(batch_norm_trains_on_batch_statistics_and_moves_its_averages)
+{
+    nb_layer *layer = built(nb_batch_normalization(0.99, 1e-3), NB_SHAPE(2), 0);
+    ck_assert_int_eq(layer->n_params, 4);
+    ck_assert_str_eq(layer->param_names[2], "moving_mean");
+    ck_assert_str_eq(layer->param_names[3], "moving_variance");
+    ck_assert(layer->param_is_state[2] && layer->param_is_state[3]);
+    ck_assert(!layer->params[2]->requires_grad && layer->params[0]->requires_grad);
+    /* columns [1, 3] and [2, 6]: means 2 and 4, population variances 1 and 4 */
+    nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 2), (double[]){1, 2, 3, 6});
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *y = nb_layer_forward(layer, tape, x, true, NULL);
+    double s0 = sqrt(1 + 1e-3), s1 = sqrt(4 + 1e-3);
+    nb_test_assert_close("training output", y, false, (double[]){-1 / s0, -2 / s1, 1 / s0, 2 / s1},
+                         4);
+    nb_test_assert_close("moving mean", layer->params[2], false, (double[]){0.02, 0.04}, 2);
+    nb_test_assert_close("moving variance", layer->params[3], false,
+                         (double[]){0.99 + 0.01, 0.99 + 0.04}, 2);
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+    nb_layer_free(layer);
+}
+END_TEST
+
+START_TEST(batch_norm_predicts_with_its_moving_statistics)
+{
+    nb_layer *layer = built(nb_batch_normalization(0.99, 1e-3), NB_SHAPE(2), 0);
+    nb_tensor_fill(layer->params[2], 1.0);  /* moving mean */
+    nb_tensor_fill(layer->params[3], 3.0);  /* moving variance */
+    nb_tensor_fill(layer->params[0], 2.0);  /* gamma */
+    nb_tensor_fill(layer->params[1], 0.5);  /* beta */
+    nb_tensor *x = nb_tensor_from_doubles(NB_F64, NB_SHAPE(1, 2), (double[]){4, -2});
+    nb_tensor *y = forward(layer, x);
+    double sd = sqrt(3 + 1e-3);
+    nb_test_assert_close("inference output", y, false,
+                         (double[]){3 / sd * 2 + 0.5, -3 / sd * 2 + 0.5}, 2);
+    /* inference leaves the moving statistics alone */
+    ck_assert_double_eq(nb_tensor_get(layer->params[2], 0), 1.0);
+    nb_tensor_free(y);
+    nb_tensor_free(x);
+    nb_layer_free(layer);
+}
+END_TEST
+
+START_TEST(batch_norm_gradient_checks_in_training_on_a_sequence)
+{
+    nb_layer *layer = built(nb_batch_normalization(0.9, 1e-3), NB_SHAPE(3, 4), 0);
+    for (int64_t i = 0; i < 4; i++) {
+        nb_tensor_set(layer->params[0], i, 0.5 + 0.3 * (double)i);
+        nb_tensor_set(layer->params[1], i, 0.2 * (double)i);
+    }
+    nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(2, 3, 4), -2, 2, 13);
+    nb_tensor *inputs[] = {x, layer->params[0], layer->params[1]};
+    ck_assert_gradcheck(training_fn, 3, inputs, layer);
+    nb_tensor_free(x);
+    nb_layer_free(layer);
+}
+END_TEST
+
+START_TEST(batch_norm_rejects_bad_settings)
+{
+    ck_assert_ptr_null(nb_batch_normalization(1.5, 1e-3));
+    ck_assert_error_contains("nb_batch_normalization: momentum is 1.5 and epsilon 0.001: "
+                             "expected 0 <= momentum <= 1 and a positive epsilon");
+    ck_assert_ptr_null(nb_batch_normalization(0.99, -1));
+    ck_assert_error_contains("epsilon -1");
+}
+END_TEST
+
 /* ---- all of them in a model: summary, training step, save and load ---------------- */
 
 static nb_model *sequence_model(void)
@@ -264,6 +341,7 @@ static nb_model *sequence_model(void)
     nb_model_add(model, nb_layer_normalization(1e-3));   /* [6, 4] */
     nb_model_add(model, nb_permute_layer(2, (const int[]){2, 1})); /* [4, 6] */
     nb_model_add(model, nb_dense(3, NB_RELU));           /* [4, 3] */
+    nb_model_add(model, nb_batch_normalization(0.99, 1e-3)); /* [4, 3] */
     nb_model_add(model, nb_reshape_layer(NB_SHAPE(-1))); /* [12] */
     nb_model_add(model, nb_dense(2, NB_SOFTMAX));
     ck_assert_msg(nb_model_build(model) == NB_OK, "%s", nb_last_error());
@@ -283,7 +361,23 @@ START_TEST(composed_layers_summarise_save_and_load_in_a_model)
     ck_assert_msg(strstr(text, "permute (Permute)            (None, 4, 6)") != NULL, "%s", text);
     ck_assert_msg(strstr(text, "dense (Dense)                (None, 4, 3)              21") != NULL,
                   "%s", text);
+    ck_assert_msg(strstr(text, "Non-trainable params: 6") != NULL, "%s", text);
     free(text);
+    /* a training step moves the moving statistics, which the file keeps */
+    nb_tensor *moving = nb_model_layer(model, 4)->params[2];
+    nb_tensor *x_train = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 6),
+                                                (double[]){1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1});
+    nb_tensor *y_train = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 2), (double[]){1, 0, 0, 1});
+    ck_assert_int_eq(nb_model_compile(model, &(nb_compile_options){
+                         .optimizer = nb_sgd(0.1), .loss = "categorical_crossentropy"}),
+                     NB_OK);
+    nb_fit_options fit = nb_test_quiet_fit(1, 2);
+    nb_history *history = nb_model_fit(model, x_train, y_train, &fit);
+    ck_assert_msg(history != NULL, "%s", nb_last_error());
+    nb_history_free(history);
+    ck_assert(nb_tensor_get(moving, 0) != 0.0);
+    nb_tensor_free(x_train);
+    nb_tensor_free(y_train);
     char dir[] = "/tmp/nabla-composed-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[64];
@@ -324,6 +418,10 @@ static Suite *composed_layers_suite(void)
     tcase_add_test(tc, layer_norm_normalises_the_last_axis_with_keras_epsilon);
     tcase_add_test(tc, layer_norm_gradient_checks_on_a_sequence);
     tcase_add_test(tc, layer_norm_rejects_a_bad_epsilon);
+    tcase_add_test(tc, batch_norm_trains_on_batch_statistics_and_moves_its_averages);
+    tcase_add_test(tc, batch_norm_predicts_with_its_moving_statistics);
+    tcase_add_test(tc, batch_norm_gradient_checks_in_training_on_a_sequence);
+    tcase_add_test(tc, batch_norm_rejects_bad_settings);
     tcase_add_test(tc, composed_layers_summarise_save_and_load_in_a_model);
     suite_add_tcase(s, tc);
     return s;

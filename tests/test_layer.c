@@ -155,9 +155,9 @@ START_TEST(add_param_rejects_tape_tensors_and_null)
     nb_tape *tape = nb_tape_new();
     nb_tensor *on_tape = nb_tape_tensor(tape, NB_F32, NB_SHAPE(2));
     ck_assert_int_eq(nb_layer_add_param(layer, "w", on_tape), NB_ERR_ARG);
-    ck_assert_error_contains("parameter 'w' of layer 'id' lives on a tape");
+    ck_assert_error_contains("nb_layer_add_param: weight 'w' of layer 'id' lives on a tape");
     ck_assert_int_eq(nb_layer_add_param(layer, "w", NULL), NB_ERR_NULL);
-    ck_assert_error_contains("nb_layer_add_param: param is NULL");
+    ck_assert_error_contains("nb_layer_add_param: the tensor is NULL");
     ck_assert_int_eq(nb_layer_add_param(NULL, "w", on_tape), NB_ERR_NULL);
     ck_assert_error_contains("nb_layer_add_param: layer is NULL");
     ck_assert_int_eq(layer->n_params, 0);
@@ -173,7 +173,7 @@ START_TEST(add_param_stops_at_the_maximum)
         ck_assert_int_eq(nb_layer_add_param(layer, "p", nb_tensor_zeros(NB_F32, NB_SHAPE(1))), NB_OK);
     nb_tensor *extra = nb_tensor_zeros(NB_F32, NB_SHAPE(1));
     ck_assert_int_eq(nb_layer_add_param(layer, "p", extra), NB_ERR_ARG);
-    ck_assert_error_contains("already has 8 parameters");
+    ck_assert_error_contains("already has 8 weights");
     ck_assert_int_eq(layer->n_params, NB_LAYER_MAX_PARAMS);
     ck_assert_int_eq(nb_layer_param_count(layer), NB_LAYER_MAX_PARAMS);
     nb_tensor_free(extra); /* refused, so still ours */

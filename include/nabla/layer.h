@@ -58,6 +58,9 @@ struct nb_layer {
     int n_params;
     nb_tensor *params[NB_LAYER_MAX_PARAMS]; /* owned by the layer */
     char param_names[NB_LAYER_MAX_PARAMS][16]; /* "kernel", "bias" */
+    /* true for a non-trainable weight (nb_layer_add_state): saved and loaded
+     * with the model, never given a gradient or an optimizer step */
+    bool param_is_state[NB_LAYER_MAX_PARAMS];
     void *state; /* the class's own data */
     const void *owner; /* the model that holds it (nb_model_add), or NULL */
 };
@@ -68,6 +71,12 @@ nb_layer *nb_layer_new(const nb_layer_class *cls, const char *name, void *state)
 /* Give a parameter (caller-owned tensor) to the layer during build; it is
  * marked as requiring gradients and freed with the layer. */
 nb_status nb_layer_add_param(nb_layer *layer, const char *name, nb_tensor *param);
+/* Give a non-trainable weight (caller-owned tensor) to the layer during
+ * build, as Keras's non-trainable weights (BatchNormalization's moving
+ * mean): it is saved and loaded with the model and counted by summaries as
+ * non-trainable, but it requires no gradient and no optimizer changes it;
+ * the layer's forward updates it. Freed with the layer. */
+nb_status nb_layer_add_state(nb_layer *layer, const char *name, nb_tensor *state);
 /* Build for an input shape (no batch axis) with parameters of `dtype`; the
  * model does this when it is built. */
 nb_status nb_layer_build(nb_layer *layer, int in_rank, const int64_t *in_shape, nb_dtype dtype,
@@ -168,5 +177,18 @@ nb_layer *nb_embedding(int64_t input_dim, int64_t output_dim);
  * NB_LAYER_NORM_EPSILON is Keras's default epsilon. */
 #define NB_LAYER_NORM_EPSILON 1e-3
 nb_layer *nb_layer_normalization(double epsilon);
+/* BatchNormalization (Keras's, axis -1): over every axis but the last, in
+ * training (fit), y = (x - mean) / sqrt(var + epsilon) * gamma + beta with
+ * the batch's mean and population variance, and the non-trainable
+ * moving_mean and moving_variance move toward them:
+ * moving = moving * momentum + batch * (1 - momentum). Outside training
+ * (evaluate, predict) the moving statistics take the batch's place. Weights
+ * in Keras's order: gamma (ones), beta (zeros), moving_mean (zeros),
+ * moving_variance (ones), all [features]; the moving ones are saved with the
+ * model. A model with this layer trains on one thread (the statistics are
+ * the whole batch's). */
+#define NB_BATCH_NORM_MOMENTUM 0.99
+#define NB_BATCH_NORM_EPSILON 1e-3
+nb_layer *nb_batch_normalization(double momentum, double epsilon);
 
 #endif

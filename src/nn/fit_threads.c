@@ -120,6 +120,15 @@ static nb_model *replica_of(const nb_model *model)
     return r; /* loss and metrics are copied in each step (run_part) */
 }
 
+static bool has_state(const nb_model *model)
+{
+    for (int i = 0; i < model->n_layers; i++)
+        for (int k = 0; k < model->layers[i]->n_params; k++)
+            if (model->layers[i]->param_is_state[k])
+                return true;
+    return false;
+}
+
 /* Replicas for `threads` threads, or ones marked unsupported. Failing to
  * make them is not an error of fit's (the step runs unsplit), so the
  * caller's last error is put back. */
@@ -133,6 +142,10 @@ static struct nb__replicas *make_replicas(const nb_model *model, int threads)
     snprintf(message, sizeof message, "%s", nb_last_error());
     r->threads = threads;
     r->n_layers = model->n_layers;
+    /* A layer with state that training updates (BatchNormalization's moving
+     * statistics) must see the whole batch, and its updates would stay in a
+     * replica: such a model trains unsplit. */
+    r->unsupported = has_state(model);
     for (int i = 0; i + 1 < threads && !r->unsupported; i++) {
         r->models[i] = replica_of(model);
         r->unsupported = !r->models[i];

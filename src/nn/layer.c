@@ -24,23 +24,36 @@ nb_layer *nb_layer_new(const nb_layer_class *cls, const char *name, void *state)
     return layer;
 }
 
-nb_status nb_layer_add_param(nb_layer *layer, const char *name, nb_tensor *param)
+/* A weight of the layer; fn names the public function for errors. */
+static nb_status add_weight(const char *fn, nb_layer *layer, const char *name, nb_tensor *t,
+                            bool is_state)
 {
-    if (!layer || !param)
-        return nb_error(NB_ERR_NULL, "nb_layer_add_param: %s is NULL", layer ? "param" : "layer");
+    if (!layer || !t)
+        return nb_error(NB_ERR_NULL, "%s: %s is NULL", fn, layer ? "the tensor" : "layer");
     if (layer->n_params == NB_LAYER_MAX_PARAMS)
-        return nb_error(NB_ERR_ARG, "nb_layer_add_param: layer '%s' already has %d parameters: "
-                        "the most a layer can have", layer->name, NB_LAYER_MAX_PARAMS);
-    if (param->tape || param->node)
-        return nb_error(NB_ERR_ARG, "nb_layer_add_param: parameter '%s' of layer '%s' lives on a "
-                        "tape: expected a caller-owned tensor", name ? name : "", layer->name);
+        return nb_error(NB_ERR_ARG, "%s: layer '%s' already has %d weights: the most a layer "
+                        "can have", fn, layer->name, NB_LAYER_MAX_PARAMS);
+    if (t->tape || t->node)
+        return nb_error(NB_ERR_ARG, "%s: weight '%s' of layer '%s' lives on a tape: expected a "
+                        "caller-owned tensor", fn, name ? name : "", layer->name);
     int i = layer->n_params++;
-    layer->params[i] = param;
+    layer->params[i] = t;
+    layer->param_is_state[i] = is_state;
     snprintf(layer->param_names[i], sizeof layer->param_names[i], "%s", name ? name : "param");
     /* names in model files are "<layer>/<param>", e.g. dense/kernel */
-    snprintf(param->name, sizeof param->name, "%.15s/%.15s", layer->name, layer->param_names[i]);
-    param->requires_grad = true;
+    snprintf(t->name, sizeof t->name, "%.15s/%.15s", layer->name, layer->param_names[i]);
+    t->requires_grad = !is_state;
     return NB_OK;
+}
+
+nb_status nb_layer_add_param(nb_layer *layer, const char *name, nb_tensor *param)
+{
+    return add_weight("nb_layer_add_param", layer, name, param, false);
+}
+
+nb_status nb_layer_add_state(nb_layer *layer, const char *name, nb_tensor *state)
+{
+    return add_weight("nb_layer_add_state", layer, name, state, true);
 }
 
 nb_status nb_layer_build(nb_layer *layer, int in_rank, const int64_t *in_shape, nb_dtype dtype,
@@ -158,7 +171,8 @@ static const nb_layer_class *builtin_class(int i)
 {
     const nb_layer_class *builtins[] = {
         &nb__dense_class,   &nb__activation_class, &nb__flatten_class,   &nb__dropout_class,
-        &nb__reshape_class, &nb__permute_class,    &nb__embedding_class, &nb__layer_norm_class};
+        &nb__reshape_class, &nb__permute_class,    &nb__embedding_class, &nb__layer_norm_class,
+        &nb__batch_norm_class};
     return i < (int)(sizeof builtins / sizeof *builtins) ? builtins[i] : NULL;
 }
 
@@ -194,7 +208,7 @@ const nb_layer_class *nb_layer_find_class(const char *type)
         if (strcmp(registered[i]->type, type) == 0)
             return registered[i];
     nb_error(NB_ERR_ARG, "nb_layer_find_class: unknown layer type '%s': expected Dense, "
-             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization or a class given to nb_layer_register_class",
+             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization, BatchNormalization or a class given to nb_layer_register_class",
              type ? type : "(null)");
     return NULL;
 }

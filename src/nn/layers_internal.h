@@ -12,5 +12,6 @@ extern const nb_layer_class nb__reshape_class;
 extern const nb_layer_class nb__permute_class;
 extern const nb_layer_class nb__embedding_class;
 extern const nb_layer_class nb__layer_norm_class;
+extern const nb_layer_class nb__batch_norm_class;
 
 #endif

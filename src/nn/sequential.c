@@ -258,6 +258,16 @@ int64_t nb_model_param_count(const nb_model *model)
     return n;
 }
 
+/* Elements of the non-trainable weights (nb_layer_add_state). */
+static int64_t state_count(const nb_model *model)
+{
+    int64_t n = 0;
+    for (int i = 0; i < model->n_layers; i++)
+        for (int k = 0; k < model->layers[i]->n_params; k++)
+            n += model->layers[i]->param_is_state[k] ? model->layers[i]->params[k]->size : 0;
+    return n;
+}
+
 /* 109386 -> "109,386", as Keras prints counts */
 static const char *with_commas(int64_t n, char *buf, size_t len)
 {
@@ -304,11 +314,11 @@ nb_status nb_model_summary(const nb_model *model, FILE *out)
         if (i + 1 < model->n_layers)
             fprintf(out, "\n");
     }
-    int64_t total = nb_model_param_count(model);
+    int64_t total = nb_model_param_count(model), state = state_count(model);
     fprintf(out, "%s\n", double_rule);
     fprintf(out, "Total params: %s\n", with_commas(total, count, sizeof count));
-    fprintf(out, "Trainable params: %s\n", count);
-    fprintf(out, "Non-trainable params: 0\n%s\n", rule);
+    fprintf(out, "Trainable params: %s\n", with_commas(total - state, count, sizeof count));
+    fprintf(out, "Non-trainable params: %s\n%s\n", with_commas(state, count, sizeof count), rule);
     return NB_OK;
 }
 
