@@ -369,7 +369,7 @@ START_TEST(composed_layers_summarise_save_and_load_in_a_model)
                                                 (double[]){1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1});
     nb_tensor *y_train = nb_tensor_from_doubles(NB_F64, NB_SHAPE(2, 2), (double[]){1, 0, 0, 1});
     ck_assert_int_eq(nb_model_compile(model, &(nb_compile_options){
-                         .optimizer = nb_sgd(0.1), .loss = "categorical_crossentropy"}),
+                         .optimizer = nb_sgd(0.1, 0, false), .loss = "categorical_crossentropy"}),
                      NB_OK);
     nb_fit_options fit = nb_test_quiet_fit(1, 2);
     nb_history *history = nb_model_fit(model, x_train, y_train, &fit);
