@@ -6,12 +6,14 @@
  *     h = x + P                          P [steps, d]: learned positions
  *     q = h Wq,  k = h Wk,  v = h Wv     three [d, d] kernels (batched matmul)
  *     a = softmax(q k^T / sqrt(d))       [batch, steps, steps], each row sums to 1
- *     y = a v                            [batch, steps, d]
+ *     y = LayerNorm(h + a v)             [batch, steps, d], a transformer block's
+ *                                        residual and normalisation
  *
- * Every line is one op: nb_add (P broadcasts over the batch), nb_matmul
+ * Every line is a few ops: nb_add (P broadcasts over the batch), nb_matmul
  * (a [batch, steps, d] by [d, d] product, and q k^T batch by batch),
- * nb_transpose, nb_scale and nb_softmax. The layer has no backward of its
- * own; the gradient check below passes through the ops' backward passes.
+ * nb_transpose, nb_scale, nb_softmax, and LayerNorm in six ops below. The
+ * layer has no backward of its own; the gradient check below passes through
+ * the ops' backward passes.
  *
  * The task needs attention: a sequence of tokens whose first token is a
  * position p in 1..steps-1; the answer is the token at position p. Nothing
@@ -33,13 +35,27 @@
 
 /* ---- the layer -------------------------------------------------------------- */
 
-enum { POSITIONS, QUERY, KEY, VALUE };
+enum { POSITIONS, QUERY, KEY, VALUE, GAMMA, BETA };
 
-/* U(-limit, limit) of `shape` as parameter `name` (the layer takes it) */
-static nb_status add_uniform(nb_layer *self, const char *name, int64_t rows, int64_t cols,
-                             double limit, nb_rng *rng)
+/* LayerNorm over the last axis: (x - mean) / sqrt(var + 1e-3) * gamma + beta,
+ * gamma and beta [d] broadcast over batch and steps. */
+static nb_tensor *layer_norm(nb_tape *tape, nb_tensor *x, nb_tensor *gamma, nb_tensor *beta)
 {
-    nb_tensor *t = nb_tensor_rand_uniform(self->dtype, NB_SHAPE(rows, cols), -limit, limit, rng);
+    nb_tensor *mean = nb_mean_axis(tape, x, -1, true);
+    nb_tensor *centered = nb_sub(tape, x, mean);
+    nb_tensor *var = nb_mean_axis(tape, nb_square(tape, centered), -1, true);
+    nb_tensor *std = nb_sqrt(tape, nb_add_scalar(tape, var, 1e-3));
+    return nb_add(tape, nb_mul(tape, nb_div(tape, centered, std), gamma), beta);
+}
+
+/* U(-limit, limit) [rows, cols] as parameter `name` (the layer takes it);
+ * limit 0 fills it with `value` instead. */
+static nb_status add_uniform(nb_layer *self, const char *name, int64_t rows, int64_t cols,
+                             double limit, double value, nb_rng *rng)
+{
+    nb_tensor *t = limit > 0 ? nb_tensor_rand_uniform(self->dtype, NB_SHAPE(rows, cols), -limit,
+                                                      limit, rng)
+                             : nb_tensor_full(self->dtype, NB_SHAPE(cols), value);
     if (!t || nb_layer_add_param(self, name, t) != NB_OK) {
         nb_tensor_free(t);
         return nb_last_status();
@@ -47,8 +63,9 @@ static nb_status add_uniform(nb_layer *self, const char *name, int64_t rows, int
     return NB_OK;
 }
 
-/* Samples of [steps, d]: positions [steps, d] and three Glorot-uniform
- * kernels [d, d]. The output has the input's shape. */
+/* Samples of [steps, d]: positions [steps, d], three Glorot-uniform
+ * kernels [d, d], and LayerNorm's gamma (ones) and beta (zeros) [d]. The
+ * output has the input's shape. */
 static nb_status attention_build(nb_layer *self, int in_rank, const int64_t *in_shape,
                                  nb_rng *rng)
 {
@@ -57,11 +74,13 @@ static nb_status attention_build(nb_layer *self, int in_rank, const int64_t *in_
                         "[steps, features]", self->name, in_rank);
     int64_t steps = in_shape[0], d = in_shape[1];
     double glorot = sqrt(6.0 / (double)(2 * d));
-    nb_status s = add_uniform(self, "positions", steps, d, 0.05, rng);
+    nb_status s = add_uniform(self, "positions", steps, d, 0.05, 0, rng);
     const char *kernels[] = {"query_kernel", "key_kernel", "value_kernel"};
     for (int i = 0; i < 3 && s == NB_OK; i++)
-        s = add_uniform(self, kernels[i], d, d, glorot, rng);
-    return s;
+        s = add_uniform(self, kernels[i], d, d, glorot, 0, rng);
+    if (s == NB_OK)
+        s = add_uniform(self, "gamma", 1, d, 0, 1.0, rng);
+    return s == NB_OK ? add_uniform(self, "beta", 1, d, 0, 0.0, rng) : s;
 }
 
 static nb_tensor *attention_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, bool training,
@@ -77,7 +96,8 @@ static nb_tensor *attention_forward(nb_layer *self, nb_tape *tape, nb_tensor *x,
     nb_tensor *v = nb_matmul(tape, h, p[VALUE]);
     nb_tensor *k_t = nb_transpose(tape, k, (const int[]){0, 2, 1});
     nb_tensor *scores = nb_scale(tape, nb_matmul(tape, q, k_t), 1.0 / sqrt(d));
-    return nb_matmul(tape, nb_softmax(tape, scores), v);
+    nb_tensor *attended = nb_matmul(tape, nb_softmax(tape, scores), v);
+    return layer_norm(tape, nb_add(tape, h, attended), p[GAMMA], p[BETA]);
 }
 
 static nb_layer *attention_from_config(const struct cJSON *json);
@@ -145,7 +165,7 @@ static nb_tensor *attention_fn(nb_tape *tape, nb_tensor *const inputs[], void *u
     return nb_layer_forward(user, tape, inputs[0], false, NULL);
 }
 
-/* Check the layer's gradient with respect to its input and its four
+/* Check the layer's gradient with respect to its input and its six
  * parameters on a small f64 batch. */
 static bool gradient_check(void)
 {
@@ -158,13 +178,13 @@ static bool gradient_check(void)
         return false;
     }
     nb_tensor_set_requires_grad(x, true);
-    nb_tensor *inputs[5] = {x};
-    for (int i = 0; i < 4; i++)
+    nb_tensor *inputs[7] = {x};
+    for (int i = 0; i < 6; i++)
         inputs[i + 1] = layer->params[i];
     nb_gradcheck_report report;
-    bool ok = nb_gradcheck(attention_fn, 5, inputs, layer, NULL, &report) == NB_OK &&
+    bool ok = nb_gradcheck(attention_fn, 7, inputs, layer, NULL, &report) == NB_OK &&
               report.passed;
-    printf("gradient check of the layer in f64 (input and 4 parameters): %s\n",
+    printf("gradient check of the layer in f64 (input and 6 parameters): %s\n",
            ok ? "passed" : "FAILED");
     if (!ok)
         nb_gradcheck_print(&report, stdout);
