@@ -94,12 +94,12 @@ END_TEST
 
 START_TEST(activation_layer_rejects_unknown_activations)
 {
-    ck_assert_ptr_null(nb_activation_layer((nb_activation)8));
+    ck_assert_ptr_null(nb_activation_layer((nb_activation)18));
     ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_activation_layer: activation 8 is not an nb_activation");
-    cJSON *json = cJSON_Parse("{\"activation\": \"elu\"}");
+    ck_assert_error_contains("nb_activation_layer: activation 18 is not an nb_activation");
+    cJSON *json = cJSON_Parse("{\"activation\": \"selu\"}");
     ck_assert_ptr_null(nb_layer_find_class("Activation")->from_config(json));
-    ck_assert_error_contains("unknown activation 'elu'");
+    ck_assert_error_contains("unknown activation 'selu'");
     cJSON_Delete(json);
     json = cJSON_Parse("{}");
     ck_assert_ptr_null(nb_layer_find_class("Activation")->from_config(json));

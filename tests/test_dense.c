@@ -512,7 +512,7 @@ static Suite *dense_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("gradient");
     tcase_add_loop_test(tc, dense_gradients_match_finite_differences_for_every_activation,
-                        NB_LINEAR, NB_SOFTMAX + 1);
+                        NB_LINEAR, NB_ACTIVATION_COUNT);
     tcase_add_test(tc, dense_without_bias_gradients_match_finite_differences);
     tcase_add_test(tc, dense_gradient_of_a_sum_is_x_transposed_times_ones);
     tcase_add_test(tc, dense_in_a_model_gradients_match_finite_differences);

@@ -354,24 +354,30 @@ END_TEST
 
 START_TEST(activation_names_round_trip)
 {
-    nb_activation all[] = {NB_LINEAR, NB_RELU, NB_SIGMOID, NB_TANH, NB_SOFTMAX};
-    const char *names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
-    for (int i = 0; i < 5; i++) {
+    nb_activation all[] = {NB_LINEAR, NB_RELU,     NB_SIGMOID, NB_TANH, NB_SOFTMAX,
+                           NB_ELU,    NB_GELU,     NB_SOFTPLUS, NB_SILU, NB_LEAKY_RELU};
+    const char *names[] = {"linear", "relu", "sigmoid", "tanh", "softmax",
+                           "elu",    "gelu", "softplus", "silu", "leaky_relu"};
+    ck_assert_int_eq(NB_ACTIVATION_COUNT, 10);
+    for (int i = 0; i < 10; i++) {
         ck_assert_str_eq(nb_activation_name(all[i]), names[i]);
         nb_activation parsed = NB_LINEAR;
         ck_assert_int_eq(nb_activation_from_name(names[i], &parsed), NB_OK);
         ck_assert_int_eq(parsed, all[i]);
     }
     ck_assert_str_eq(nb_activation_name((nb_activation)42), "?");
+    nb_activation swish = NB_LINEAR; /* Keras's other name for silu */
+    ck_assert_int_eq(nb_activation_from_name("swish", &swish), NB_OK);
+    ck_assert_int_eq(swish, NB_SILU);
 }
 END_TEST
 
 START_TEST(unknown_activation_name_is_an_error)
 {
     nb_activation a = NB_RELU;
-    ck_assert_int_eq(nb_activation_from_name("gelu", &a), NB_ERR_ARG);
-    ck_assert_error_contains("unknown activation 'gelu': expected linear, relu, sigmoid, tanh or "
-                             "softmax");
+    ck_assert_int_eq(nb_activation_from_name("selu", &a), NB_ERR_ARG);
+    ck_assert_error_contains("unknown activation 'selu': expected linear, relu, sigmoid, tanh, "
+                             "softmax, elu, gelu, softplus, silu, swish or leaky_relu");
     ck_assert_int_eq(a, NB_RELU);
     ck_assert_int_eq(nb_activation_from_name(NULL, &a), NB_ERR_ARG);
     ck_assert_int_eq(nb_activation_from_name("ReLU", &a), NB_ERR_ARG);
@@ -393,8 +399,16 @@ START_TEST(activate_applies_each_activation_as_its_op)
     nb_tensor *p = nb_activate(tape, x, NB_SOFTMAX);
     double z = exp(-1.0) + 1.0 + exp(2.0);
     ck_assert_double_eq_tol(nb_tensor_get(p, 2), exp(2.0) / z, 1e-15);
-    ck_assert_ptr_null(nb_activate(tape, x, (nb_activation)9));
-    ck_assert_error_contains("nb_activate: activation 9 is not an nb_activation");
+    /* the Keras 3 parameters: elu's alpha 1, leaky_relu's slope 0.2 */
+    ck_assert_double_eq_tol(nb_tensor_get(nb_activate(tape, x, NB_ELU), 0), exp(-1.0) - 1, 1e-15);
+    ck_assert_double_eq_tol(nb_tensor_get(nb_activate(tape, x, NB_LEAKY_RELU), 0), -0.2, 1e-15);
+    ck_assert_double_eq_tol(nb_tensor_get(nb_activate(tape, x, NB_GELU), 2),
+                            2 * 0.5 * (1 + erf(2 / sqrt(2.0))), 1e-15);
+    ck_assert_double_eq_tol(nb_tensor_get(nb_activate(tape, x, NB_SOFTPLUS), 1), log(2.0), 1e-15);
+    ck_assert_double_eq_tol(nb_tensor_get(nb_activate(tape, x, NB_SILU), 2),
+                            2 / (1 + exp(-2.0)), 1e-15);
+    ck_assert_ptr_null(nb_activate(tape, x, (nb_activation)19));
+    ck_assert_error_contains("nb_activate: activation 19 is not an nb_activation");
     nb_tape_free(tape);
     nb_tensor_free(x);
 }

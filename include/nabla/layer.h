@@ -104,13 +104,20 @@ typedef enum nb_activation {
     NB_RELU,
     NB_SIGMOID,
     NB_TANH,
-    NB_SOFTMAX
+    NB_SOFTMAX,
+    NB_ELU,        /* alpha 1, as Keras's "elu" */
+    NB_GELU,       /* the exact erf form, Keras's "gelu" default */
+    NB_SOFTPLUS,
+    NB_SILU,       /* x sigmoid(x), Keras's "silu" (also "swish") */
+    NB_LEAKY_RELU, /* negative slope 0.2, as Keras 3's "leaky_relu" */
+    NB_ACTIVATION_COUNT /* not an activation: the number of them */
 } nb_activation;
 
 /* Apply an activation as its op; NB_LINEAR returns x. */
 nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation);
 const char *nb_activation_name(nb_activation activation); /* "relu" */
-/* Parse "linear", "relu", "sigmoid", "tanh", "softmax"; NB_ERR_ARG otherwise. */
+/* Parse "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "gelu",
+ * "softplus", "silu" (or "swish") and "leaky_relu"; NB_ERR_ARG otherwise. */
 nb_status nb_activation_from_name(const char *name, nb_activation *out);
 
 typedef enum nb_initializer {

@@ -45,7 +45,7 @@ const nb_layer_class nb__activation_class = {
 
 nb_layer *nb_activation_layer(nb_activation activation)
 {
-    if ((unsigned)activation > NB_SOFTMAX) {
+    if ((unsigned)activation >= NB_ACTIVATION_COUNT) {
         nb_error(NB_ERR_ARG, "nb_activation_layer: activation %d is not an nb_activation",
                  (int)activation);
         return NULL;

@@ -116,7 +116,7 @@ nb_layer *nb_dense_with(const nb_dense_options *options)
                      : (int)options->bias_initializer);
         return NULL;
     }
-    if ((unsigned)options->activation > NB_SOFTMAX) {
+    if ((unsigned)options->activation >= NB_ACTIVATION_COUNT) {
         nb_error(NB_ERR_ARG, "nb_dense: activation %d is not an nb_activation", (int)options->activation);
         return NULL;
     }

@@ -5,7 +5,13 @@
 #include "nabla/layer.h"
 #include "nabla/ops.h"
 
-static const char *const activation_names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+static const char *const activation_names[NB_ACTIVATION_COUNT] = {
+    "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "gelu", "softplus", "silu",
+    "leaky_relu"};
+
+/* Keras 3's defaults for the activations that take a parameter */
+#define ELU_ALPHA 1.0
+#define LEAKY_RELU_SLOPE 0.2
 
 nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation)
 {
@@ -15,6 +21,12 @@ nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation)
     case NB_SIGMOID: return nb_sigmoid(tape, x);
     case NB_TANH: return nb_tanh(tape, x);
     case NB_SOFTMAX: return nb_softmax(tape, x);
+    case NB_ELU: return nb_elu(tape, x, ELU_ALPHA);
+    case NB_GELU: return nb_gelu(tape, x);
+    case NB_SOFTPLUS: return nb_softplus(tape, x);
+    case NB_SILU: return nb_silu(tape, x);
+    case NB_LEAKY_RELU: return nb_leaky_relu(tape, x, LEAKY_RELU_SLOPE);
+    case NB_ACTIVATION_COUNT: break;
     }
     nb_error(NB_ERR_ARG, "nb_activate: activation %d is not an nb_activation", (int)activation);
     return NULL;
@@ -28,13 +40,18 @@ const char *nb_activation_name(nb_activation activation)
 
 nb_status nb_activation_from_name(const char *name, nb_activation *out)
 {
+    if (name && strcmp(name, "swish") == 0) { /* Keras's other name for silu */
+        *out = NB_SILU;
+        return NB_OK;
+    }
     for (unsigned i = 0; name && i < sizeof activation_names / sizeof *activation_names; i++)
         if (strcmp(name, activation_names[i]) == 0) {
             *out = (nb_activation)i;
             return NB_OK;
         }
     return nb_error(NB_ERR_ARG, "nb_activation_from_name: unknown activation '%s': expected "
-                    "linear, relu, sigmoid, tanh or softmax", name ? name : "(null)");
+                    "linear, relu, sigmoid, tanh, softmax, elu, gelu, softplus, silu, swish or "
+                    "leaky_relu", name ? name : "(null)");
 }
 
 static const char *const initializer_names[] = {
