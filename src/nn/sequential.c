@@ -309,7 +309,8 @@ nb_status nb_model_summary(const nb_model *model, FILE *out)
         const nb_layer *layer = model->layers[i];
         snprintf(label, sizeof label, "%s (%s)", layer->name, layer->cls->type);
         shape_with_batch(layer, shape, sizeof shape);
-        fprintf(out, " %-28s%-26s%-10s\n", label, shape,
+        /* cut long labels as Keras does, so the columns stay aligned */
+        fprintf(out, " %-28.27s%-26s%-10s\n", label, shape,
                 with_commas(nb_layer_param_count(layer), count, sizeof count));
         if (i + 1 < model->n_layers)
             fprintf(out, "\n");
