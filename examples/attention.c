@@ -228,7 +228,7 @@ static bool parse(int argc, char **argv, options *o)
 
 int main(int argc, char **argv)
 {
-    options o = {.epochs = 30, .steps = 8, .vocab = 16, .dim = 32, .samples = 8000, .batch = 32,
+    options o = {.epochs = 10, .steps = 8, .vocab = 16, .dim = 32, .samples = 8000, .batch = 32,
                  .seed = 42, .target = 0.95};
     if (!parse(argc, argv, &o))
         return usage(argv[0]);
