@@ -313,7 +313,8 @@ START_TEST(unknown_type_is_an_error_listing_the_known_ones)
     ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
     ck_assert_error_contains("unknown layer type 'Conv2D': expected Dense, Activation, Flatten, "
                              "Dropout, Reshape, Permute, Embedding, LayerNormalization, "
-                             "BatchNormalization or a class given to nb_layer_register_class");
+                             "BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector or a class given to "
+                             "nb_layer_register_class");
     ck_assert_ptr_null(nb_layer_find_class(NULL));
     ck_assert_error_contains("'(null)'");
 }
@@ -512,6 +513,38 @@ START_TEST(random_normal_has_standard_deviation_0_05)
 }
 END_TEST
 
+/* W^T W = I for a tall or square W, W W^T = I for a wide one (Keras's
+ * recurrent kernel [units, 4 units]). */
+static void check_orthonormal(int64_t rows, int64_t cols)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, 3);
+    nb_tensor *w = nb_initialize(NB_ORTHOGONAL, NB_F64, rows, cols, &rng);
+    ck_assert_ptr_nonnull(w);
+    bool tall = rows >= cols;
+    int64_t m = tall ? cols : rows, n = tall ? rows : cols;
+    for (int64_t a = 0; a < m; a++)
+        for (int64_t b = 0; b < m; b++) {
+            double dot = 0;
+            for (int64_t k = 0; k < n; k++)
+                dot += tall ? nb_tensor_get(w, k * cols + a) * nb_tensor_get(w, k * cols + b)
+                            : nb_tensor_get(w, a * cols + k) * nb_tensor_get(w, b * cols + k);
+            ck_assert_msg(fabs(dot - (a == b ? 1.0 : 0.0)) < 1e-12,
+                          "[%lld, %lld]: (%lld, %lld) of the Gram matrix is %g",
+                          (long long)rows, (long long)cols, (long long)a, (long long)b, dot);
+        }
+    nb_tensor_free(w);
+}
+
+START_TEST(orthogonal_gives_orthonormal_columns_or_rows)
+{
+    check_orthonormal(6, 6);
+    check_orthonormal(9, 4);  /* W^T W = I */
+    check_orthonormal(3, 12); /* W W^T = I, as an LSTM's [3, 4 * 3] recurrent kernel */
+    check_orthonormal(1, 1);
+}
+END_TEST
+
 START_TEST(zeros_and_ones_are_constant)
 {
     nb_rng rng;
@@ -529,7 +562,7 @@ END_TEST
 
 START_TEST(initializers_are_reproducible_from_the_seed)
 {
-    for (int init = NB_GLOROT_UNIFORM; init <= NB_RANDOM_NORMAL; init++) {
+    for (int init = NB_GLOROT_UNIFORM; init <= NB_ORTHOGONAL; init++) {
         nb_rng a, b, c;
         nb_rng_seed(&a, 5);
         nb_rng_seed(&b, 5);
@@ -554,8 +587,8 @@ START_TEST(initializer_names_round_trip)
     const char *names[] = {"default",       "glorot_uniform", "glorot_normal",
                            "he_uniform",    "he_normal",      "lecun_uniform",
                            "lecun_normal",  "zeros",          "ones",
-                           "random_normal"};
-    for (int i = 0; i < 10; i++) {
+                           "random_normal", "orthogonal"};
+    for (int i = 0; i < 11; i++) {
         ck_assert_str_eq(nb_initializer_name((nb_initializer)i), names[i]);
         nb_initializer parsed = NB_ONES;
         ck_assert_int_eq(nb_initializer_from_name(names[i], &parsed), NB_OK);
@@ -568,8 +601,9 @@ END_TEST
 START_TEST(initializer_errors_name_the_problem)
 {
     nb_initializer out;
-    ck_assert_int_eq(nb_initializer_from_name("orthogonal", &out), NB_ERR_ARG);
-    ck_assert_error_contains("unknown initializer 'orthogonal': expected glorot_uniform");
+    ck_assert_int_eq(nb_initializer_from_name("identity", &out), NB_ERR_ARG);
+    ck_assert_error_contains("unknown initializer 'identity': expected glorot_uniform");
+    ck_assert_error_contains("random_normal or orthogonal");
     nb_rng rng;
     nb_rng_seed(&rng, 0);
     ck_assert_ptr_null(nb_initialize((nb_initializer)99, NB_F32, 2, 2, &rng));
@@ -621,6 +655,7 @@ static Suite *layer_suite(void)
     tcase_add_test(tc, lecun_uniform_is_bounded_by_sqrt_3_over_fan_in);
     tcase_add_test(tc, lecun_normal_has_variance_1_over_fan_in);
     tcase_add_test(tc, random_normal_has_standard_deviation_0_05);
+    tcase_add_test(tc, orthogonal_gives_orthonormal_columns_or_rows);
     tcase_add_test(tc, zeros_and_ones_are_constant);
     tcase_add_test(tc, initializers_are_reproducible_from_the_seed);
     tcase_add_test(tc, initializer_names_round_trip);

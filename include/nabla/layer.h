@@ -57,7 +57,7 @@ struct nb_layer {
     int64_t in_shape[NB_MAX_RANK], out_shape[NB_MAX_RANK];
     int n_params;
     nb_tensor *params[NB_LAYER_MAX_PARAMS]; /* owned by the layer */
-    char param_names[NB_LAYER_MAX_PARAMS][16]; /* "kernel", "bias" */
+    char param_names[NB_LAYER_MAX_PARAMS][24]; /* "kernel", "recurrent_kernel" */
     /* true for a non-trainable weight (nb_layer_add_state): saved and loaded
      * with the model, never given a gradient or an optimizer step */
     bool param_is_state[NB_LAYER_MAX_PARAMS];
@@ -130,7 +130,10 @@ typedef enum nb_initializer {
     NB_LECUN_NORMAL,       /* std sqrt(1 / fan_in) */
     NB_ZEROS,
     NB_ONES,
-    NB_RANDOM_NORMAL       /* N(0, 0.05), Keras's RandomNormal default */
+    NB_RANDOM_NORMAL,      /* N(0, 0.05), Keras's RandomNormal default */
+    NB_ORTHOGONAL          /* Keras's Orthogonal (gain 1): orthonormal columns when
+                            * fan_in >= fan_out (W^T W = I), else orthonormal rows
+                            * (W W^T = I); the recurrent kernels' default */
 } nb_initializer;
 
 /* A [fan_in, fan_out] tensor initialised as named (truncated normals are cut
@@ -197,5 +200,66 @@ nb_layer *nb_layer_normalization(double epsilon);
 #define NB_BATCH_NORM_MOMENTUM 0.99
 #define NB_BATCH_NORM_EPSILON 1e-3
 nb_layer *nb_batch_normalization(double momentum, double epsilon);
+
+/* ---- recurrent layers (src/nn/recurrent.c, lstm.c, gru.c) ---------------
+ * Keras's SimpleRNN, LSTM and GRU on inputs [batch, time, features], built
+ * only from ops: the layer unrolls its cell over the time steps on the tape
+ * and nb_backward walks them in reverse (backpropagation through time). The
+ * input projection x W + b of every step is one product before the loop;
+ * each step then adds h U (one product for all the gates), slices the gate
+ * blocks and applies the activations. The initial state is zero.
+ *
+ * Weights, with Keras's names, shapes and gate order (docs/recurrent.md maps
+ * them to PyTorch's):
+ *   SimpleRNN  kernel [features, units], recurrent_kernel [units, units],
+ *              bias [units];  h = tanh(x W + h U + b)
+ *   LSTM       kernel [features, 4 units], recurrent_kernel [units, 4 units],
+ *              bias [4 units], gates i, f, c, o;
+ *              c = f c + i tanh(zc), h = o tanh(c)
+ *   GRU        (reset_after=True, Keras 2.3+) kernel [features, 3 units],
+ *              recurrent_kernel [units, 3 units], bias [2, 3 units] (row 0
+ *              input bias, row 1 recurrent bias), gates z, r, h;
+ *              hh = tanh(x Wh + b_in,h + r (h Uh + b_rec,h)),
+ *              h = z h + (1 - z) hh
+ * Output: [batch, units], the last h; with return_sequences [batch, time,
+ * units], every step's h.
+ *
+ * return_state: a Sequential model passes one tensor between layers, so the
+ * final states are not extra outputs here. A layer made with return_state
+ * keeps a copy of the last forward's final states, read with
+ * nb_recurrent_state (values only: no gradient flows through them). */
+typedef struct nb_recurrent_options {
+    int64_t units;
+    /* NB_LINEAR (0) means the default: tanh and, for LSTM and GRU, the
+     * recurrent activation sigmoid; a linear activation is not offered */
+    nb_activation activation;
+    nb_activation recurrent_activation;
+    bool return_sequences;
+    bool return_state;
+    nb_initializer kernel_initializer;    /* default glorot_uniform */
+    nb_initializer recurrent_initializer; /* default orthogonal */
+    nb_initializer bias_initializer;      /* default zeros */
+    /* LSTM: Keras's unit_forget_bias (default true) adds 1 to the forget
+     * gate's bias at initialisation; set this to turn it off */
+    bool no_unit_forget_bias;
+} nb_recurrent_options;
+
+nb_layer *nb_simple_rnn(int64_t units);
+nb_layer *nb_simple_rnn_with(const nb_recurrent_options *options);
+nb_layer *nb_lstm(int64_t units);
+nb_layer *nb_lstm_with(const nb_recurrent_options *options);
+nb_layer *nb_gru(int64_t units);
+nb_layer *nb_gru_with(const nb_recurrent_options *options);
+
+/* State i of a recurrent layer made with return_state after its last
+ * forward: 0 is h [batch, units]; 1 is an LSTM's c. Owned by the layer,
+ * overwritten by the next forward. NULL with an error for another layer,
+ * one without return_state, before any forward, or i out of range. */
+const nb_tensor *nb_recurrent_state(const nb_layer *layer, int i);
+
+/* RepeatVector (Keras's): [batch, features] -> [batch, n, features], the
+ * input repeated n times; the bridge from an encoder's last state to a
+ * decoder's steps. n >= 1. */
+nb_layer *nb_repeat_vector(int64_t n);
 
 #endif

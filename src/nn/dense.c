@@ -108,10 +108,10 @@ nb_layer *nb_dense_with(const nb_dense_options *options)
         nb_error(NB_ERR_ARG, "nb_dense: units is %" PRId64 ": expected at least 1", options->units);
         return NULL;
     }
-    if ((unsigned)options->kernel_initializer > NB_RANDOM_NORMAL ||
-        (unsigned)options->bias_initializer > NB_RANDOM_NORMAL) {
+    if ((unsigned)options->kernel_initializer > NB_ORTHOGONAL ||
+        (unsigned)options->bias_initializer > NB_ORTHOGONAL) {
         nb_error(NB_ERR_ARG, "nb_dense: initializer %d is not an nb_initializer",
-                 (unsigned)options->kernel_initializer > NB_RANDOM_NORMAL
+                 (unsigned)options->kernel_initializer > NB_ORTHOGONAL
                      ? (int)options->kernel_initializer
                      : (int)options->bias_initializer);
         return NULL;

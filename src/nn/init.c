@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nabla/alloc.h"
 #include "nabla/layer.h"
 #include "nabla/ops.h"
 
@@ -56,7 +57,7 @@ nb_status nb_activation_from_name(const char *name, nb_activation *out)
 
 static const char *const initializer_names[] = {
     "default", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-    "lecun_normal", "zeros", "ones", "random_normal"};
+    "lecun_normal", "zeros", "ones", "random_normal", "orthogonal"};
 
 const char *nb_initializer_name(nb_initializer init)
 {
@@ -73,7 +74,7 @@ nb_status nb_initializer_from_name(const char *name, nb_initializer *out)
         }
     return nb_error(NB_ERR_ARG, "nb_initializer_from_name: unknown initializer '%s': expected "
                     "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "
-                    "lecun_normal, zeros, ones or random_normal", name ? name : "(null)");
+                    "lecun_normal, zeros, ones, random_normal or orthogonal", name ? name : "(null)");
 }
 
 /* Normal cut at two standard deviations by redrawing, as Keras's
@@ -97,6 +98,46 @@ static void fill(nb_tensor *t, nb_rng *rng, bool uniform, double scale)
                            : scale / TRUNCATION_STDDEV * truncated_normal(rng);
         nb_tensor_set(t, i, v);
     }
+}
+
+/* Keras's Orthogonal: the Q of a QR factorisation of a normal matrix of
+ * shape [max(r, c), min(r, c)], its columns' signs made those of R's
+ * diagonal, transposed when r < c. Gram-Schmidt (done twice, for accuracy)
+ * gives exactly that Q: it is the QR factor whose R has a positive diagonal. */
+static nb_status fill_orthogonal(nb_tensor *t, nb_rng *rng)
+{
+    int64_t rows = t->shape[0], cols = t->shape[1];
+    int64_t n = rows > cols ? rows : cols, m = rows > cols ? cols : rows;
+    double *q = nb_alloc((size_t)(n * m) * sizeof *q); /* column j at q + j * n */
+    if (!q)
+        return nb_error(NB_ERR_NOMEM, "nb_initialize: out of memory for a [%lld, %lld] "
+                        "orthogonal matrix", (long long)rows, (long long)cols);
+    for (int64_t i = 0; i < n * m; i++)
+        q[i] = nb_rng_normal(rng);
+    for (int64_t j = 0; j < m; j++) {
+        double *v = q + j * n;
+        for (int pass = 0; pass < 2; pass++)
+            for (int64_t k = 0; k < j; k++) {
+                const double *u = q + k * n;
+                double dot = 0;
+                for (int64_t i = 0; i < n; i++)
+                    dot += u[i] * v[i];
+                for (int64_t i = 0; i < n; i++)
+                    v[i] -= dot * u[i];
+            }
+        double norm = 0;
+        for (int64_t i = 0; i < n; i++)
+            norm += v[i] * v[i];
+        norm = sqrt(norm);
+        for (int64_t i = 0; i < n; i++)
+            v[i] /= norm;
+    }
+    /* [n, m] with columns q_j; transposed (rows q_j) when rows < cols */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < m; j++)
+            nb_tensor_set(t, rows >= cols ? i * cols + j : j * cols + i, q[j * n + i]);
+    nb_release(q);
+    return NB_OK;
 }
 
 nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, int64_t fan_out,
@@ -123,6 +164,12 @@ nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, in
     case NB_RANDOM_NORMAL:
         for (int64_t i = 0; i < t->size; i++)
             nb_tensor_set(t, i, 0.05 * nb_rng_normal(rng));
+        break;
+    case NB_ORTHOGONAL:
+        if (fill_orthogonal(t, rng) != NB_OK) {
+            nb_tensor_free(t);
+            return NULL;
+        }
         break;
     default:
         nb_tensor_free(t);

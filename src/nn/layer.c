@@ -41,7 +41,7 @@ static nb_status add_weight(const char *fn, nb_layer *layer, const char *name, n
     layer->param_is_state[i] = is_state;
     snprintf(layer->param_names[i], sizeof layer->param_names[i], "%s", name ? name : "param");
     /* names in model files are "<layer>/<param>", e.g. dense/kernel */
-    snprintf(t->name, sizeof t->name, "%.15s/%.15s", layer->name, layer->param_names[i]);
+    snprintf(t->name, sizeof t->name, "%.14s/%.16s", layer->name, layer->param_names[i]);
     t->requires_grad = !is_state;
     return NB_OK;
 }
@@ -172,7 +172,8 @@ static const nb_layer_class *builtin_class(int i)
     const nb_layer_class *builtins[] = {
         &nb__dense_class,   &nb__activation_class, &nb__flatten_class,   &nb__dropout_class,
         &nb__reshape_class, &nb__permute_class,    &nb__embedding_class, &nb__layer_norm_class,
-        &nb__batch_norm_class};
+        &nb__batch_norm_class, &nb__simple_rnn_class, &nb__lstm_class,       &nb__gru_class,
+        &nb__repeat_vector_class};
     return i < (int)(sizeof builtins / sizeof *builtins) ? builtins[i] : NULL;
 }
 
@@ -208,7 +209,7 @@ const nb_layer_class *nb_layer_find_class(const char *type)
         if (strcmp(registered[i]->type, type) == 0)
             return registered[i];
     nb_error(NB_ERR_ARG, "nb_layer_find_class: unknown layer type '%s': expected Dense, "
-             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization, BatchNormalization or a class given to nb_layer_register_class",
+             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization, BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector or a class given to nb_layer_register_class",
              type ? type : "(null)");
     return NULL;
 }

@@ -13,5 +13,9 @@ extern const nb_layer_class nb__permute_class;
 extern const nb_layer_class nb__embedding_class;
 extern const nb_layer_class nb__layer_norm_class;
 extern const nb_layer_class nb__batch_norm_class;
+extern const nb_layer_class nb__simple_rnn_class;
+extern const nb_layer_class nb__lstm_class;
+extern const nb_layer_class nb__gru_class;
+extern const nb_layer_class nb__repeat_vector_class;
 
 #endif

@@ -94,13 +94,18 @@ static bool name_taken(const nb_model *model, const char *name)
 }
 
 /* Keras names layers after their type in snake case, numbering repeats:
- * dense, dense_1, dense_2; a name a layer was given by hand is skipped. */
+ * dense, dense_1, dense_2; a name a layer was given by hand is skipped.
+ * Snake case as Keras's to_snake_case: an underscore before a capital that
+ * follows a small letter or starts a capitalised word, so SimpleRNN is
+ * simple_rnn, LSTM lstm, Conv2D conv2d. */
 static void name_layer(const nb_model *model, nb_layer *layer)
 {
     char base[24];
     size_t n = 0;
     for (const char *c = layer->cls->type; *c && n + 2 < sizeof base; c++) {
-        if (isupper((unsigned char)*c) && n > 0)
+        bool word_start = islower((unsigned char)c[1]) || isdigit((unsigned char)c[1]) ||
+                          (n > 0 && islower((unsigned char)c[-1]));
+        if (isupper((unsigned char)*c) && n > 0 && word_start)
             base[n++] = '_';
         base[n++] = (char)tolower((unsigned char)*c);
     }
