@@ -244,11 +244,20 @@ typedef struct nb_recurrent_options {
     bool no_unit_forget_bias;
 } nb_recurrent_options;
 
+/* SimpleRNN(units) with Keras's defaults. Errors (NB_ERR_ARG): units < 1,
+ * an activation or initializer out of range; building for samples that are
+ * not [time, features] is NB_ERR_SHAPE. */
 nb_layer *nb_simple_rnn(int64_t units);
+/* SimpleRNN with Keras's arguments in options; a zeroed field means the default. */
 nb_layer *nb_simple_rnn_with(const nb_recurrent_options *options);
+/* LSTM(units) with Keras's defaults; errors as nb_simple_rnn's. */
 nb_layer *nb_lstm(int64_t units);
+/* LSTM with Keras's arguments in options; a zeroed field means the default. */
 nb_layer *nb_lstm_with(const nb_recurrent_options *options);
+/* GRU(units), reset_after=True, with Keras's defaults; errors as
+ * nb_simple_rnn's. */
 nb_layer *nb_gru(int64_t units);
+/* GRU with Keras's arguments in options; a zeroed field means the default. */
 nb_layer *nb_gru_with(const nb_recurrent_options *options);
 
 /* State i of a recurrent layer made with return_state after its last
