@@ -258,7 +258,8 @@ int main(int argc, char **argv)
     options o;
     if (!parse_args(argc, argv, &o))
         return 2;
-    if (o.threads > 1 && nb_set_num_threads((int)o.threads) != NB_OK)
+    /* also for one thread: it keeps OpenBLAS at one thread of its own */
+    if (nb_set_num_threads((int)o.threads) != NB_OK)
         return fail("starting the threads");
     nb_tensor *x = NULL, *y = NULL;
     if (!make_data(o.digits, o.train_size, (uint64_t)o.seed, &x, &y))
