@@ -420,6 +420,37 @@ START_TEST(crossentropy_and_accuracy_average_over_the_steps)
 }
 END_TEST
 
+/* Once the tape has grown to a batch, a forward and backward through the
+ * unrolled steps allocates nothing: every step's tensors come from the
+ * tape's arena (return_sequences' nb_stack excepted: it makes its array of
+ * inputs once per forward, not per step). */
+START_TEST(a_warm_training_step_allocates_nothing)
+{
+    make_fn makers[] = {nb_simple_rnn_with, nb_lstm_with, nb_gru_with};
+    for (int m = 0; m < 3; m++) {
+        nb_layer *layer = built(makers[m](&(nb_recurrent_options){.units = 8,
+                                                                  .return_state = true}),
+                                6, 3, 1);
+        nb_tensor *x = nb_test_uniform(NB_F64, NB_SHAPE(4, 6, 3), -1, 1, 2);
+        nb_tape *tape = nb_tape_new();
+        for (int round = 0; round < 3; round++) {
+            if (round == 2)
+                nb_test_count_allocations();
+            nb_tensor *loss = nb_sum(tape, nb_layer_forward(layer, tape, x, true, NULL));
+            ck_assert_msg(loss != NULL, "%s", nb_last_error());
+            ck_assert_int_eq(nb_backward(loss), NB_OK);
+            nb_tape_reset(tape);
+        }
+        nb_set_allocator(NULL);
+        ck_assert_msg(nb_test_allocations == 0, "%s: %ld allocations in a warm step",
+                      layer->cls->type, nb_test_allocations);
+        nb_tape_free(tape);
+        nb_tensor_free(x);
+        nb_layer_free(layer);
+    }
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------------ */
 
 START_TEST(bad_arguments_are_errors_naming_them)
@@ -475,6 +506,7 @@ static Suite *recurrent_suite(void)
     tcase_add_test(tc, recurrent_layers_save_and_load_with_their_config);
     tcase_add_test(tc, return_state_keeps_the_final_h_and_c);
     tcase_add_test(tc, crossentropy_and_accuracy_average_over_the_steps);
+    tcase_add_test(tc, a_warm_training_step_allocates_nothing);
     tcase_add_test(tc, bad_arguments_are_errors_naming_them);
     suite_add_tcase(s, tc);
     return s;
