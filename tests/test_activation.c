@@ -39,6 +39,42 @@ START_TEST(sigmoid_saturates_without_nan_for_large_inputs)
 }
 END_TEST
 
+/* f32 tanh is computed without tanhf (activation.c): every float from -20
+ * to 20 in steps of about 1e-4, tiny ones down to 1e-30, and the edges of
+ * its two forms at |x| = 0.4 must be within 2e-7 relative of tanh in
+ * double; NaN stays NaN and the infinities give +-1. */
+START_TEST(tanh_f32_is_within_2e_7_of_tanh_everywhere)
+{
+    enum { N = 400000 + 200 + 4 + 3 };
+    static double xs[N];
+    int n = 0;
+    for (int i = 0; i < 400000; i++)
+        xs[n++] = -20.0 + 1e-4 * i + 1e-9 * (i % 7);
+    for (int i = 0; i < 200; i++)
+        xs[n++] = (i % 2 ? -1 : 1) * pow(10.0, -30.0 + 0.15 * i);
+    xs[n++] = nextafterf(0.4f, 0.0f);
+    xs[n++] = 0.4f;
+    xs[n++] = -nextafterf(0.4f, 0.0f);
+    xs[n++] = -0.4f;
+    xs[n++] = NAN;
+    xs[n++] = INFINITY;
+    xs[n++] = -INFINITY;
+    nb_tensor *x = nb_tensor_from_doubles(NB_F32, NB_SHAPE(N), xs);
+    nb_tensor *y = nb_tanh(NULL, x);
+    ck_assert_ptr_nonnull(y);
+    for (int i = 0; i < N - 3; i++) {
+        double want = tanh((double)(float)xs[i]), got = nb_tensor_get(y, i);
+        ck_assert_msg(fabs(got - want) <= 2e-7 * fabs(want), "tanh(%.9g) is %.9g, expected %.9g",
+                      (double)(float)xs[i], got, want);
+    }
+    ck_assert(isnan(nb_tensor_get(y, N - 3)));
+    ck_assert_double_eq(nb_tensor_get(y, N - 2), 1.0);
+    ck_assert_double_eq(nb_tensor_get(y, N - 1), -1.0);
+    nb_tensor_free(x);
+    nb_tensor_free(y);
+}
+END_TEST
+
 START_TEST(tanh_saturates_for_large_inputs)
 {
     nb_test_check_unary("tanh", nb_tanh, 2, (double[]){-1000, 1000}, (double[]){-1, 1},
@@ -248,6 +284,7 @@ static Suite *activation_suite(void)
     tcase_add_test(tc, tanh_grad_is_one_minus_y_squared);
     tcase_add_test(tc, sigmoid_saturates_without_nan_for_large_inputs);
     tcase_add_test(tc, tanh_saturates_for_large_inputs);
+    tcase_add_test(tc, tanh_f32_is_within_2e_7_of_tanh_everywhere);
     tcase_add_test(tc, leaky_relu_scales_negatives_by_alpha);
     tcase_add_test(tc, elu_grad_is_alpha_e_to_the_x_below_zero);
     tcase_add_test(tc, gelu_grad_is_phi_plus_x_times_density);
