@@ -57,7 +57,7 @@ struct nb_layer {
     int64_t in_shape[NB_MAX_RANK], out_shape[NB_MAX_RANK];
     int n_params;
     nb_tensor *params[NB_LAYER_MAX_PARAMS]; /* owned by the layer */
-    char param_names[NB_LAYER_MAX_PARAMS][24]; /* "kernel", "recurrent_kernel" */
+    char param_names[NB_LAYER_MAX_PARAMS][32]; /* "kernel", "backward/recurrent_kernel" */
     /* true for a non-trainable weight (nb_layer_add_state): saved and loaded
      * with the model, never given a gradient or an optimizer step */
     bool param_is_state[NB_LAYER_MAX_PARAMS];
@@ -265,6 +265,16 @@ nb_layer *nb_gru_with(const nb_recurrent_options *options);
  * overwritten by the next forward. NULL with an error for another layer,
  * one without return_state, before any forward, or i out of range. */
 const nb_tensor *nb_recurrent_state(const nb_layer *layer, int i);
+
+/* Bidirectional (Keras's, merge_mode "concat") around a new SimpleRNN, LSTM
+ * or GRU: the layer runs over the sequence, a copy of it (same config, its
+ * own weights) over the sequence reversed in time, and the outputs are
+ * joined on the last axis: [batch, 2 units], or with return_sequences
+ * [batch, time, 2 units] (the backward steps put back in time order).
+ * Takes ownership of layer, also on failure. Weights are named
+ * forward/kernel ... backward/bias. NB_ERR_ARG for another layer type or a
+ * layer already built or in a model. */
+nb_layer *nb_bidirectional(nb_layer *layer);
 
 /* RepeatVector (Keras's): [batch, features] -> [batch, n, features], the
  * input repeated n times; the bridge from an encoder's last state to a

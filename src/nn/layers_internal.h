@@ -17,5 +17,6 @@ extern const nb_layer_class nb__simple_rnn_class;
 extern const nb_layer_class nb__lstm_class;
 extern const nb_layer_class nb__gru_class;
 extern const nb_layer_class nb__repeat_vector_class;
+extern const nb_layer_class nb__bidirectional_class;
 
 #endif
