@@ -4,13 +4,11 @@
  * steps with respect to the input and every weight (no layer has backward
  * code: these check the unrolling), configs through model files, and the
  * errors. The LSTM's values and gradients against PyTorch's nn.LSTM are in
- * test_torch_lstm.c. */
+ * test_torch_lstm.c, Bidirectional's tests in test_bidirectional.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "nb_test.h"
 
@@ -301,88 +299,6 @@ START_TEST(repeat_vector_repeats_and_sums_the_gradients)
 }
 END_TEST
 
-/* ---- Bidirectional ------------------------------------------------------------ */
-
-/* The output is [the layer on x | the layer on x reversed, put back in
- * order], each direction with its own weights. */
-START_TEST(bidirectional_joins_forward_and_reversed_backward_outputs)
-{
-    nb_recurrent_options o = {.units = 3, .return_sequences = true};
-    nb_layer *bi = built(nb_bidirectional(nb_lstm_with(&o)), 4, 2, 1);
-    ck_assert_int_eq(bi->n_params, 6);
-    ck_assert_str_eq(bi->param_names[1], "forward/recurrent_kernel");
-    ck_assert_str_eq(bi->param_names[5], "backward/bias");
-    ck_assert_int_eq(nb_layer_param_count(bi), 2 * 4 * (3 * (2 + 3) + 3));
-    randomize_weights(bi, 7);
-    nb_layer *ahead = built(nb_lstm_with(&o), 4, 2, 1), *back = built(nb_lstm_with(&o), 4, 2, 1);
-    for (int k = 0; k < 3; k++) {
-        nb_tensor_copy_data(ahead->params[k], bi->params[k]);
-        nb_tensor_copy_data(back->params[k], bi->params[3 + k]);
-    }
-    nb_tensor *x = nb_test_uniform(NB_F64, NB_SHAPE(2, 4, 2), -1, 1, 8);
-    nb_tensor *x_rev = nb_tensor_zeros(NB_F64, NB_SHAPE(2, 4, 2));
-    for (int64_t b = 0; b < 2; b++)
-        for (int64_t t = 0; t < 4; t++)
-            for (int64_t f = 0; f < 2; f++)
-                nb_tensor_set(x_rev, (b * 4 + t) * 2 + f, nb_tensor_get(x, (b * 4 + 3 - t) * 2 + f));
-    nb_tensor *y = forward(bi, x), *y_ahead = forward(ahead, x), *y_back = forward(back, x_rev);
-    nb_test_assert_shape("bidirectional", y, NB_SHAPE(2, 4, 6));
-    for (int64_t b = 0; b < 2; b++)
-        for (int64_t t = 0; t < 4; t++)
-            for (int64_t j = 0; j < 3; j++) {
-                ck_assert_double_eq(nb_tensor_get(y, (b * 4 + t) * 6 + j),
-                                    nb_tensor_get(y_ahead, (b * 4 + t) * 3 + j));
-                ck_assert_double_eq(nb_tensor_get(y, (b * 4 + t) * 6 + 3 + j),
-                                    nb_tensor_get(y_back, (b * 4 + 3 - t) * 3 + j));
-            }
-    nb_tensor_free(y);
-    nb_tensor_free(y_ahead);
-    nb_tensor_free(y_back);
-    nb_tensor_free(x);
-    nb_tensor_free(x_rev);
-    nb_layer_free(bi);
-    nb_layer_free(ahead);
-    nb_layer_free(back);
-}
-END_TEST
-
-START_TEST(bidirectional_gradients_check)
-{
-    nb_layer *bi = built(nb_bidirectional(nb_gru_with(&(nb_recurrent_options){
-                             .units = 2, .return_sequences = true})),
-                         3, 2, 2);
-    randomize_weights(bi, 9);
-    nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(2, 3, 2), -1, 1, 10);
-    gradcheck_layer(bi, x);
-    nb_layer *last = built(nb_bidirectional(nb_simple_rnn(2)), 3, 2, 3);
-    randomize_weights(last, 11);
-    nb_test_assert_shape("last", x, NB_SHAPE(2, 3, 2));
-    gradcheck_layer(last, x);
-    nb_tensor_free(x);
-    nb_layer_free(bi);
-    nb_layer_free(last);
-}
-END_TEST
-
-START_TEST(bidirectional_rejects_what_it_cannot_wrap)
-{
-    ck_assert_ptr_null(nb_bidirectional(NULL));
-    ck_assert_error_contains("nb_bidirectional: layer is NULL");
-    ck_assert_ptr_null(nb_bidirectional(nb_dense(2, NB_LINEAR)));
-    ck_assert_error_contains("nb_bidirectional: layer '' is a Dense: expected a new SimpleRNN, "
-                             "LSTM or GRU");
-    ck_assert_ptr_null(nb_bidirectional(built(nb_lstm(2), 3, 2, 0)));
-    ck_assert_error_contains("layer '' is a built LSTM");
-    const nb_layer_class *cls = nb_layer_find_class("Bidirectional");
-    ck_assert_ptr_nonnull(cls);
-    cJSON *json = cJSON_Parse("{\"layer\": {\"class_name\": \"LSTM\", \"config\": "
-                              "{\"units\": 2}}, \"merge_mode\": \"sum\"}");
-    ck_assert_ptr_null(cls->from_config(json));
-    ck_assert_error_contains("Bidirectional config: merge_mode 'sum': only \"concat\"");
-    cJSON_Delete(json);
-}
-END_TEST
-
 /* ---- models: summary, save and load, return_state ---------------------------- */
 
 /* the addition model, small: LSTM encoder, RepeatVector, LSTM decoder,
@@ -591,9 +507,6 @@ static Suite *recurrent_suite(void)
     tcase_add_test(tc, lstm_gradients_check_over_four_steps);
     tcase_add_test(tc, gru_gradients_check_over_four_steps);
     tcase_add_test(tc, repeat_vector_repeats_and_sums_the_gradients);
-    tcase_add_test(tc, bidirectional_joins_forward_and_reversed_backward_outputs);
-    tcase_add_test(tc, bidirectional_gradients_check);
-    tcase_add_test(tc, bidirectional_rejects_what_it_cannot_wrap);
     tcase_add_test(tc, summary_shows_keras_shapes_and_counts);
     tcase_add_test(tc, recurrent_layers_save_and_load_with_their_config);
     tcase_add_test(tc, return_state_keeps_the_final_h_and_c);
