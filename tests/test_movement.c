@@ -66,36 +66,18 @@ static void free_all(int n, nb_tensor *const xs[])
         nb_tensor_free(xs[i]);
 }
 
-/* f(in) on a tape and without one: both of shape (rank, shape), of in[0]'s
- * dtype, holding `expected`. */
+/* nb_test_assert_op_values (nb_test.h) with the op's arguments. */
 static void assert_op_values(const char *what, nb_gradcheck_fn f, nb_tensor *const in[],
                              op_args args, int rank, const int64_t *shape, const double *expected)
 {
-    nb_tape *tape = nb_tape_new();
-    nb_tensor *on_tape = f(tape, in, &args);
-    nb_tensor *caller_owned = f(NULL, in, &args);
-    ck_assert_msg(on_tape && caller_owned, "%s: %s", what, nb_last_error());
-    nb_test_assert_shape(what, on_tape, rank, shape);
-    nb_test_assert_shape(what, caller_owned, rank, shape);
-    ck_assert_int_eq(on_tape->dtype, in[0]->dtype);
-    ck_assert_int_eq(caller_owned->dtype, in[0]->dtype);
-    ck_assert_ptr_null(caller_owned->tape);
-    nb_test_assert_close(what, on_tape, false, expected, on_tape->size);
-    nb_test_assert_close(what, caller_owned, false, expected, caller_owned->size);
-    nb_tensor_free(caller_owned);
-    nb_tape_free(tape);
+    nb_test_assert_op_values(what, f, in, &args, rank, shape, expected);
 }
 
-/* Gradient-check f on n f64 inputs of the given shapes (uniform in [-1, 1)). */
+/* nb_test_assert_op_gradcheck (nb_test.h) with the op's arguments. */
 static void assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *shapes,
                                 op_args args, uint64_t seed)
 {
-    nb_tensor *in[NB_GRADCHECK_MAX_INPUTS];
-    for (int i = 0; i < n; i++)
-        in[i] = nb_test_uniform_param(NB_F64, shapes[i].rank, shapes[i].shape, -1, 1,
-                                      seed + (uint64_t)i);
-    ck_assert_gradcheck(f, n, in, &args);
-    free_all(n, in);
+    nb_test_assert_op_gradcheck(f, n, shapes, &args, seed);
 }
 
 /* Unravel a row-major flat index of shape into idx. */
