@@ -120,6 +120,16 @@ nb_status nb__trace_step_describe(nb__trace_step *step, const nb__namer *nm,
 
 void nb__trace_step_free(nb__trace_step *step);
 
+/* Replay the backward sweep that already ran on nodes 0..last (the loss is
+ * node last): every node whose output holds a gradient, in reverse tape
+ * order, is run again into scratch buffers and described, with the same
+ * totals as the trace, and handed to visit; the tape's gradients are left
+ * as they were. Stops at the first status that is not NB_OK. */
+typedef nb_status (*nb__trace_visit)(const nb__trace_step *step, void *ctx);
+nb_status nb__trace_replay(const nb_tape *tape, size_t last, const nb__namer *nm,
+                           const nb__number_format *f, nb__trace_visit visit, void *ctx,
+                           const char *fn);
+
 /* "backward: L = loss, seeded with dL/d(loss) = 1; ops in reverse tape order" */
 void nb__trace_backward_banner(nb__text *t, const nb__namer *nm, const nb_tensor *loss);
 

@@ -334,3 +334,57 @@ bool nb__trace_is_listed_leaf(const nb_tape *tape, size_t i, int j)
                 return false;
     return true;
 }
+
+/* ---- replaying a sweep that already ran --------------------------------------- */
+
+/* The "total" lines: an intermediate's gradient so far is the sum of what
+ * the ops after it sent, added in the same order (and dtype) as the trace
+ * added them. running[k] is node k's output's sum so far, NULL before the
+ * first op sent to it. */
+static nb_status replay_totals(nb__trace_step *step, void **running, const void **totals,
+                               const char *fn)
+{
+    const nb_node *node = step->node;
+    for (int j = 0; j < node->n_inputs; j++) {
+        const nb_tensor *in = node->inputs[j];
+        totals[j] = NULL;
+        if (!step->sent[j] || !in->node)
+            continue;
+        void **sum = &running[in->node->index];
+        bool had = *sum != NULL;
+        if (!had && !(*sum = nb_alloc_zeroed((size_t)in->size * nb_dtype_size(in->dtype))))
+            return nb_error(NB_ERR_NOMEM, "%s: out of memory", fn);
+        add_into(*sum, step->sent[j], in->dtype, in->size);
+        totals[j] = had ? *sum : NULL;
+    }
+    return NB_OK;
+}
+
+nb_status nb__trace_replay(const nb_tape *tape, size_t last, const nb__namer *nm,
+                           const nb__number_format *f, nb__trace_visit visit, void *ctx,
+                           const char *fn)
+{
+    void **running = nb_alloc_zeroed((last + 1) * sizeof *running);
+    if (!running)
+        return nb_error(NB_ERR_NOMEM, "%s: out of memory", fn);
+    nb_status s = NB_OK;
+    for (size_t i = last + 1; i-- > 0 && s == NB_OK;) {
+        nb_node *node = tape->nodes[i];
+        if (!node->output->grad)
+            continue; /* does not lead to the loss */
+        nb__trace_step step;
+        const void *totals[NB_MAX_INPUTS];
+        s = nb__trace_step_run(&step, node, false, fn);
+        if (s == NB_OK)
+            s = replay_totals(&step, running, totals, fn);
+        if (s == NB_OK)
+            s = nb__trace_step_describe(&step, nm, f, totals);
+        if (s == NB_OK)
+            s = visit(&step, ctx);
+        nb__trace_step_free(&step);
+    }
+    for (size_t i = 0; i <= last; i++)
+        nb_release(running[i]);
+    nb_release(running);
+    return s;
+}
