@@ -74,10 +74,16 @@
     return s === "-0" ? "0" : s;
   }
 
+  /* As many first values as fit a box's line (3 digits each), then "…". */
   function shortList(values, size) {
     if (!values) return "";
-    const shown = values.slice(0, 3).map(short).join(", ");
-    return "[" + shown + (size > 3 ? ", …" : "") + "]";
+    const parts = [];
+    for (const v of values) {
+      const s = v === null ? "nan" : Number(v.toPrecision(3)).toString().replace(/^-0$/, "0");
+      if (parts.length && parts.join(", ").length + s.length > 13) break;
+      parts.push(s);
+    }
+    return "[" + parts.join(", ") + (parts.length < size ? ", …" : "") + "]";
   }
 
   /* ---- layout: columns by depth ----------------------------------------- */
@@ -432,12 +438,16 @@
     event.preventDefault();
   });
 
-  /* "page.html#step=12" opens at that step (for links and screenshots). */
-  function startPosition() {
-    const match = /^#step=(\d+)$/.exec(window.location.hash);
-    return match ? Number(match[1]) : 0;
+  /* "page.html#step=12" opens at that step, "#step=12&show=W1" with W1's
+   * heat map too (for links and screenshots). */
+  function openFromHash() {
+    const match = /^#step=(\d+)(?:&show=(.+))?$/.exec(window.location.hash);
+    go(match ? Number(match[1]) : 0);
+    const name = match && match[2] ? decodeURIComponent(match[2]) : null;
+    const tensor = tensors.find((t) => t.name === name);
+    if (tensor) inspect(tensor.id);
   }
 
   drawGraph();
-  go(startPosition());
+  openFromHash();
 })();

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The backprop explorer page in a real browser (headless Chromium).
 
-    test_explorer.py BACKPROP_TRACE
+    test_explorer.py BACKPROP_TRACE [DOCS_PAGE]
 
-Runs `backprop_trace --html` into a temporary directory, opens the page
+First, when DOCS_PAGE (docs/backprop_explorer.html) is given, checks that it
+is what backprop_trace writes now (it is committed for docs/backprop.md).
+Then runs `backprop_trace --html` into a temporary directory, opens the page
 from disk (file://) in headless Chromium through Selenium, and checks that:
   - stepping forward with the right arrow key shows every op's lines as
     nb_tape_print_values printed them, and the buttons move as they say;
@@ -213,11 +215,27 @@ def check_network_and_console(driver, check, page_url):
     check.equal(errors, [], "console errors and warnings")
 
 
+def check_docs_page(program, docs_page):
+    """The committed page must be the one the program writes now."""
+    with tempfile.TemporaryDirectory() as work:
+        page = os.path.join(work, "page.html")
+        subprocess.run([program, "--html", page, "--dot", os.path.join(work, "g.dot"),
+                        "--png", ""], capture_output=True, check=True)
+        with open(page, "rb") as new, open(docs_page, "rb") as old:
+            if new.read() != old.read():
+                print("FAIL: %s is not what backprop_trace writes now; regenerate it with\n"
+                      "    build/examples/backprop_trace --html docs/backprop_explorer.html "
+                      "--png ''\n(and the screenshot, see docs/backprop.md)" % docs_page)
+                sys.exit(1)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: test_explorer.py BACKPROP_TRACE")
-    import_selenium()
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: test_explorer.py BACKPROP_TRACE [DOCS_PAGE]")
     program = os.path.abspath(sys.argv[1])
+    if len(sys.argv) == 3:
+        check_docs_page(program, sys.argv[2])
+    import_selenium()
     with tempfile.TemporaryDirectory() as work:
         page = os.path.join(work, "explorer.html")
         run = subprocess.run([program, "--html", page, "--dot", os.path.join(work, "g.dot"),
