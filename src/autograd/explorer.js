@@ -146,8 +146,8 @@
 
   function markers(defs) {
     for (const [id, start] of [["arrow", false], ["arrow-forward", false], ["arrow-backward", true]]) {
-      const m = svg("marker", { id: id, viewBox: "0 0 10 10", refX: start ? "1" : "9", refY: "5",
-                                markerWidth: "7", markerHeight: "7",
+      const m = svg("marker", { id: id, viewBox: "0 0 10 10", refX: "9", refY: "5",
+                                markerUnits: "userSpaceOnUse", markerWidth: "9", markerHeight: "9",
                                 orient: start ? "auto-start-reverse" : "auto" });
       m.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z" }));
       defs.append(m);
