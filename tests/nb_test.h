@@ -81,6 +81,12 @@ nb_tensor *nb_test_uniform_param(nb_dtype dtype, int rank, const int64_t *shape,
  * a finite difference of step 1e-6 never straddles a kink or a pole there. */
 void nb_test_keep_away(nb_tensor *t, double point, double gap);
 
+/* A caller-owned tensor holding first, first + 1, first + 2, ... (asserted). */
+nb_tensor *nb_test_counting(nb_dtype dtype, int rank, const int64_t *shape, double first);
+
+/* Unravel a row-major flat index of shape into idx (rank entries). */
+void nb_test_unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx);
+
 /* A shape for a table of shapes to loop over. */
 typedef struct nb_test_shape {
     int rank;

@@ -275,3 +275,20 @@ bool nb_test_can_flush(void)
     nb__fp_leave(saved);
     return flushed;
 }
+
+nb_tensor *nb_test_counting(nb_dtype dtype, int rank, const int64_t *shape, double first)
+{
+    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
+    ck_assert_ptr_nonnull(t);
+    for (int64_t i = 0; i < t->size; i++)
+        nb_tensor_set(t, i, first + (double)i);
+    return t;
+}
+
+void nb_test_unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
+}

@@ -23,19 +23,14 @@ static nb_tensor *stack_fn(nb_tape *tape, nb_tensor *const in[], void *user)
     return nb_stack(tape, a->n, in, a->axis);
 }
 
-/* A caller-owned tensor holding first, first + 1, first + 2, ... */
 static nb_tensor *counting_from(nb_dtype dtype, int rank, const int64_t *shape, double first)
 {
-    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
-    ck_assert_ptr_nonnull(t);
-    for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, first + (double)i);
-    return t;
+    return nb_test_counting(dtype, rank, shape, first);
 }
 
 static nb_tensor *counting(nb_dtype dtype, int rank, const int64_t *shape)
 {
-    return counting_from(dtype, rank, shape, 0);
+    return nb_test_counting(dtype, rank, shape, 0);
 }
 
 static void free_all(int n, nb_tensor *const xs[])
@@ -56,15 +51,6 @@ static void assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *s
                                 op_args args, uint64_t seed)
 {
     nb_test_assert_op_gradcheck(f, n, shapes, &args, seed);
-}
-
-/* Unravel a row-major flat index of shape into idx. */
-static void unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
-{
-    for (int d = rank - 1; d >= 0; d--) {
-        idx[d] = flat % shape[d];
-        flat /= shape[d];
-    }
 }
 
 /* ---- concat ------------------------------------------------------------- */
@@ -101,7 +87,7 @@ static void concat_expected(int n, nb_tensor *const xs[], int axis, const nb_ten
 {
     int64_t idx[NB_MAX_RANK];
     for (int64_t flat = 0; flat < out->size; flat++) {
-        unravel(flat, out->rank, out->shape, idx);
+        nb_test_unravel(flat, out->rank, out->shape, idx);
         int t = 0;
         while (idx[axis] >= xs[t]->shape[axis])
             idx[axis] -= xs[t++]->shape[axis];
@@ -250,7 +236,7 @@ START_TEST(stack_of_five_puts_the_new_axis_where_asked)
                 out_shape[k] = k == a ? 5 : (int64_t[]){2, 3}[from++];
             double expected[30];
             for (int64_t flat = 0; flat < 30; flat++) {
-                unravel(flat, 3, out_shape, idx);
+                nb_test_unravel(flat, 3, out_shape, idx);
                 for (int k = 0, to = 0; k < 3; k++)
                     if (k != a)
                         inner[to++] = idx[k];

@@ -33,19 +33,14 @@ static nb_tensor *expand_dims_fn(nb_tape *tape, nb_tensor *const in[], void *use
     return nb_expand_dims(tape, in[0], ((const op_args *)user)->axis);
 }
 
-/* A caller-owned tensor holding first, first + 1, first + 2, ... */
 static nb_tensor *counting_from(nb_dtype dtype, int rank, const int64_t *shape, double first)
 {
-    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
-    ck_assert_ptr_nonnull(t);
-    for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, first + (double)i);
-    return t;
+    return nb_test_counting(dtype, rank, shape, first);
 }
 
 static nb_tensor *counting(nb_dtype dtype, int rank, const int64_t *shape)
 {
-    return counting_from(dtype, rank, shape, 0);
+    return nb_test_counting(dtype, rank, shape, 0);
 }
 
 /* nb_test_assert_op_values (nb_test.h) with the op's arguments. */
@@ -60,15 +55,6 @@ static void assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *s
                                 op_args args, uint64_t seed)
 {
     nb_test_assert_op_gradcheck(f, n, shapes, &args, seed);
-}
-
-/* Unravel a row-major flat index of shape into idx. */
-static void unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
-{
-    for (int d = rank - 1; d >= 0; d--) {
-        idx[d] = flat % shape[d];
-        flat /= shape[d];
-    }
 }
 
 /* ---- transpose ---------------------------------------------------------- */
@@ -137,7 +123,7 @@ START_TEST(transpose_values_follow_numpy_in_every_rank)
             nb_tensor *x = counting(dtypes[d], r, xs->shape);
             double expected[64];
             for (int64_t flat = 0; flat < x->size; flat++) {
-                unravel(flat, r, out_shape, j);
+                nb_test_unravel(flat, r, out_shape, j);
                 for (int a = 0; a < r; a++)
                     i[perm[a]] = j[a];
                 int64_t at = 0;
