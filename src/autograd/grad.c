@@ -257,6 +257,7 @@ static nb_status grad_by_vjps(nb_tape *tape, nb_tensor *y, int n, nb_tensor *con
     nb_tensor *seed = zeros_like(tape, y);
     if (!seed || nb_tensor_fill(seed, 1.0) != NB_OK)
         return nb_last_status();
+    nb_tensor_set_name(seed, "seed"); /* d y / d y, as printed tapes show it */
     size_t last = 0;
     bool recorded = node_of(tape, y, tape->n_nodes, &last);
     accumulator a = {tape, last, NULL, NULL, NULL, n, xs};
