@@ -18,8 +18,13 @@
  * tensor flowing along it, its values and its gradient, and, when the `dot`
  * program is installed, renders it as a PNG (docs/images/backprop_graph.png).
  *
- *     backprop_trace [--dot FILE.dot] [--png FILE.png] [--lr RATE]
- *     defaults: --dot backprop_graph.dot --png backprop_graph.png --lr 0.1
+ * With --html FILE it writes the step as a web page too (the backprop
+ * explorer, nb_tape_write_html): the graph, and buttons (or the arrow keys)
+ * to step through the forward pass and the backward sweep with the same
+ * numbers as printed here. Open FILE in a browser.
+ *
+ *     backprop_trace [--dot FILE.dot] [--png FILE.png] [--html FILE.html] [--lr RATE]
+ *     defaults: --dot backprop_graph.dot --png backprop_graph.png --lr 0.1, no page
  *     (--png '' skips the picture)
  */
 #include <stdio.h>
@@ -112,7 +117,7 @@ static int render(const char *dot, const char *png)
     return 0;
 }
 
-static int run(const char *dot, const char *png, double lr)
+static int run(const char *dot, const char *png, const char *html, double lr)
 {
     net n = {0};
     nb_tape *tape = nb_tape_new();
@@ -128,6 +133,10 @@ static int run(const char *dot, const char *png, double lr)
         .show_values = true, .show_grads = true, .max_values = 4, .on_edges = true};
     if (nb_tape_write_dot_file(tape, dot, &dot_options) != NB_OK)
         goto fail;
+    /* before the SGD step changes the weights the page shows */
+    nb_html_options page = {.title = "backprop_trace: one step of a 2-2-1 network"};
+    if (html && nb_tape_write_html(tape, html, &page) != NB_OK)
+        goto fail;
     sgd_step(&n, lr);
     nb_tape_reset(tape);
     loss = forward(tape, &n);
@@ -135,6 +144,8 @@ static int run(const char *dot, const char *png, double lr)
         goto fail;
     printf("loss after the step: %.6g\n\n", nb_tensor_item(loss));
     int status = render(dot, png);
+    if (html)
+        printf("explorer page written to %s: open it in a browser\n", html);
     nb_tape_free(tape);
     net_free(&n);
     return status;
@@ -147,20 +158,22 @@ fail:
 
 int main(int argc, char **argv)
 {
-    const char *dot = "backprop_graph.dot", *png = "backprop_graph.png";
+    const char *dot = "backprop_graph.dot", *png = "backprop_graph.png", *html = NULL;
     double lr = 0.1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dot") == 0 && i + 1 < argc) {
             dot = argv[++i];
         } else if (strcmp(argv[i], "--png") == 0 && i + 1 < argc) {
             png = argv[++i];
+        } else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc) {
+            html = argv[++i];
         } else if (strcmp(argv[i], "--lr") == 0 && i + 1 < argc) {
             lr = strtod(argv[++i], NULL);
         } else {
             fprintf(stderr, "usage: backprop_trace [--dot FILE.dot] [--png FILE.png] "
-                            "[--lr RATE]\n");
+                            "[--html FILE.html] [--lr RATE]\n");
             return 2;
         }
     }
-    return run(dot, png, lr);
+    return run(dot, png, html, lr);
 }

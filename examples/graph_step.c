@@ -12,7 +12,11 @@
  *
  *     dot -Tpng step.dot -o step.png
  *
- *     graph_step [--out step.dot] [--batch N] [--hidden H] [--values K] [--seed S]
+ * With --html FILE it also writes the step as a web page to step through
+ * (the backprop explorer, nb_tape_write_html): open FILE in a browser.
+ *
+ *     graph_step [--out step.dot] [--html FILE] [--batch N] [--hidden H] [--values K]
+ *                [--seed S]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,15 +26,15 @@
 #include "nabla/nabla.h"
 
 typedef struct options {
-    const char *out;
+    const char *out, *html; /* html: NULL for no page */
     long batch, hidden, values;
     unsigned long long seed;
 } options;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: graph_step [--out FILE] [--batch N] [--hidden H] [--values K] "
-                 "[--seed S]\n"
+    fprintf(out, "usage: graph_step [--out FILE] [--html FILE] [--batch N] [--hidden H] "
+                 "[--values K] [--seed S]\n"
                  "defaults: --out step.dot --batch 4 --hidden 3 --values 3 --seed 1\n");
 }
 
@@ -63,6 +67,8 @@ static int parse_options(int argc, char **argv, options *opt)
         bool ok = true;
         if (strcmp(flag, "--out") == 0) {
             opt->out = value;
+        } else if (strcmp(flag, "--html") == 0) {
+            opt->html = value;
         } else if (strcmp(flag, "--batch") == 0) {
             ok = parse_count(value, &opt->batch);
         } else if (strcmp(flag, "--hidden") == 0) {
@@ -177,6 +183,13 @@ int main(int argc, char **argv)
             printf("wrote %s; render it with:\n    dot -Tpng %s -o %.*s.png\n", opt.out,
                    opt.out, (int)stem, opt.out);
             status = 0;
+        }
+        if (status == 0 && opt.html) {
+            nb_html_options page = {.title = "graph_step: one training step"};
+            if (nb_tape_write_html(tape, opt.html, &page) == NB_OK)
+                printf("wrote %s: open it in a browser to step through the pass\n", opt.html);
+            else
+                status = 1;
         }
     }
     if (status != 0)

@@ -76,6 +76,28 @@ bool nb__tape_push_node(nb_tape *tape, nb_node *node);
 /* Remember an arena tensor so reset can mark it dead. */
 bool nb__tape_track(nb_tape *tape, nb_tensor *t);
 
+/* ---- backward (src/autograd/backward.c) --------------------------------- */
+
+/* Add 1 to out's gradient and run the backward of every node from out's
+ * down, as nb_backward does but keeping the gradients already there: nb_grad
+ * clears the ones it must not touch first. */
+nb_status nb__backward_seeded(nb_tensor *out);
+
+/* ---- gradient checks (src/autograd/gradcheck.c) -------------------------- */
+
+struct nb_gradcheck_options;
+struct nb_gradcheck_report;
+typedef nb_tensor *(*nb__checked_fn)(nb_tape *tape, nb_tensor *const inputs[], void *user);
+/* nb_gradcheck's arguments checked, the messages naming fn. */
+nb_status nb__gradcheck_validate(const char *fn, nb__checked_fn f, int n_inputs,
+                                 nb_tensor *const inputs[], struct nb_gradcheck_report *report);
+/* nb_gradcheck under the name fn; with constant_is_zero a result that does
+ * not depend on the inputs (no history) has zero gradients, not an error. */
+nb_status nb__gradcheck_run(const char *fn, nb__checked_fn f, int n_inputs,
+                            nb_tensor *const inputs[], void *user,
+                            const struct nb_gradcheck_options *options,
+                            struct nb_gradcheck_report *report, bool constant_is_zero);
+
 /* ---- anomaly detection (src/autograd/anomaly.c) ------------------------- */
 
 /* Set by nb_set_detect_anomaly; op.c and backward.c test it before checking. */

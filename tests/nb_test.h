@@ -81,6 +81,12 @@ nb_tensor *nb_test_uniform_param(nb_dtype dtype, int rank, const int64_t *shape,
  * a finite difference of step 1e-6 never straddles a kink or a pole there. */
 void nb_test_keep_away(nb_tensor *t, double point, double gap);
 
+/* A caller-owned tensor holding first, first + 1, first + 2, ... (asserted). */
+nb_tensor *nb_test_counting(nb_dtype dtype, int rank, const int64_t *shape, double first);
+
+/* Unravel a row-major flat index of shape into idx (rank entries). */
+void nb_test_unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx);
+
 /* A shape for a table of shapes to loop over. */
 typedef struct nb_test_shape {
     int rank;
@@ -91,6 +97,17 @@ typedef struct nb_test_shape {
  * batch 1, a matrix, rank 3, a scalar and rank 4. */
 #define NB_TEST_N_GRAD_SHAPES 6
 extern const nb_test_shape nb_test_grad_shapes[NB_TEST_N_GRAD_SHAPES];
+
+/* f(in, user) on a tape and without one: both of shape (rank, shape), of
+ * in[0]'s dtype, holding `expected`. For ops of several inputs and
+ * arguments, with f an nb_gradcheck_fn as for ck_assert_gradcheck. */
+void nb_test_assert_op_values(const char *what, nb_gradcheck_fn f, nb_tensor *const in[],
+                              void *user, int rank, const int64_t *shape, const double *expected);
+
+/* Gradient-check f(in, user) on n f64 inputs of the given shapes, uniform
+ * in [-1, 1) drawn with seeds seed, seed + 1, ... */
+void nb_test_assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *shapes,
+                                 void *user, uint64_t seed);
 
 /* Keep t (asserted non-NULL) until nb_test_free_kept, the teardown fixture
  * of suites that build their inputs with NB_TEST_TENSOR. At most 32. */

@@ -93,6 +93,36 @@ const nb_test_shape nb_test_grad_shapes[NB_TEST_N_GRAD_SHAPES] = {
     {2, {1, 1}}, {2, {1, 5}}, {2, {3, 4}}, {3, {2, 3, 2}}, {0, {1}}, {4, {2, 1, 2, 3}},
 };
 
+void nb_test_assert_op_values(const char *what, nb_gradcheck_fn f, nb_tensor *const in[],
+                              void *user, int rank, const int64_t *shape, const double *expected)
+{
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *on_tape = f(tape, in, user);
+    nb_tensor *caller_owned = f(NULL, in, user);
+    ck_assert_msg(on_tape && caller_owned, "%s: %s", what, nb_last_error());
+    nb_test_assert_shape(what, on_tape, rank, shape);
+    nb_test_assert_shape(what, caller_owned, rank, shape);
+    ck_assert_int_eq(on_tape->dtype, in[0]->dtype);
+    ck_assert_int_eq(caller_owned->dtype, in[0]->dtype);
+    ck_assert_ptr_null(caller_owned->tape);
+    nb_test_assert_close(what, on_tape, false, expected, on_tape->size);
+    nb_test_assert_close(what, caller_owned, false, expected, caller_owned->size);
+    nb_tensor_free(caller_owned);
+    nb_tape_free(tape);
+}
+
+void nb_test_assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *shapes,
+                                 void *user, uint64_t seed)
+{
+    nb_tensor *in[NB_GRADCHECK_MAX_INPUTS];
+    for (int i = 0; i < n; i++)
+        in[i] = nb_test_uniform_param(NB_F64, shapes[i].rank, shapes[i].shape, -1, 1,
+                                      seed + (uint64_t)i);
+    ck_assert_gradcheck(f, n, in, user);
+    for (int i = 0; i < n; i++)
+        nb_tensor_free(in[i]);
+}
+
 /* ---- kept tensors ------------------------------------------------------------------------- */
 
 static nb_tensor *kept[32];
@@ -244,4 +274,21 @@ bool nb_test_can_flush(void)
     bool flushed = nb_test_flushing();
     nb__fp_leave(saved);
     return flushed;
+}
+
+nb_tensor *nb_test_counting(nb_dtype dtype, int rank, const int64_t *shape, double first)
+{
+    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
+    ck_assert_ptr_nonnull(t);
+    for (int64_t i = 0; i < t->size; i++)
+        nb_tensor_set(t, i, first + (double)i);
+    return t;
+}
+
+void nb_test_unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
 }

@@ -1,5 +1,5 @@
 /* Tests for the elementwise ops (src/ops/elementwise.c, binary.c): add, sub, mul, div
- * on equal shapes (broadcasting: test_broadcast.c),
+ * on equal shapes (broadcasting: test_binary.c),
  * add_scalar, scale, neg, exp, log, square, sqrt, abs and clip. */
 #include <math.h>
 
@@ -273,7 +273,7 @@ START_TEST(binary_ops_reject_mixed_dtypes)
 }
 END_TEST
 
-/* they broadcast (tests/test_broadcast.c); these shapes do not */
+/* they broadcast (tests/test_binary.c); these shapes do not */
 START_TEST(binary_ops_reject_shapes_that_do_not_broadcast)
 {
     nb_tensor *a = nb_tensor_ones(NB_F64, NB_SHAPE(2, 3));

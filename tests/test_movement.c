@@ -1,5 +1,6 @@
 /* Tests for the movement ops (src/ops/movement.c): transpose, slice,
- * concat, stack, squeeze and expand_dims. */
+ * squeeze and expand_dims, and a graph mixing them with concat and stack.
+ * concat and stack themselves (src/ops/join.c) are tested in test_join.c. */
 #include "nb_test.h"
 
 static const nb_dtype dtypes[] = {NB_F32, NB_F64};
@@ -9,7 +10,6 @@ typedef struct op_args {
     const int *perm;
     int axis;
     int64_t start, stop;
-    int n;
 } op_args;
 
 static nb_tensor *transpose_fn(nb_tape *tape, nb_tensor *const in[], void *user)
@@ -23,18 +23,6 @@ static nb_tensor *slice_fn(nb_tape *tape, nb_tensor *const in[], void *user)
     return nb_slice(tape, in[0], a->axis, a->start, a->stop);
 }
 
-static nb_tensor *concat_fn(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const op_args *a = user;
-    return nb_concat(tape, a->n, in, a->axis);
-}
-
-static nb_tensor *stack_fn(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const op_args *a = user;
-    return nb_stack(tape, a->n, in, a->axis);
-}
-
 static nb_tensor *squeeze_fn(nb_tape *tape, nb_tensor *const in[], void *user)
 {
     return nb_squeeze(tape, in[0], ((const op_args *)user)->axis);
@@ -45,66 +33,28 @@ static nb_tensor *expand_dims_fn(nb_tape *tape, nb_tensor *const in[], void *use
     return nb_expand_dims(tape, in[0], ((const op_args *)user)->axis);
 }
 
-/* A caller-owned tensor holding first, first + 1, first + 2, ... */
 static nb_tensor *counting_from(nb_dtype dtype, int rank, const int64_t *shape, double first)
 {
-    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
-    ck_assert_ptr_nonnull(t);
-    for (int64_t i = 0; i < t->size; i++)
-        nb_tensor_set(t, i, first + (double)i);
-    return t;
+    return nb_test_counting(dtype, rank, shape, first);
 }
 
 static nb_tensor *counting(nb_dtype dtype, int rank, const int64_t *shape)
 {
-    return counting_from(dtype, rank, shape, 0);
+    return nb_test_counting(dtype, rank, shape, 0);
 }
 
-static void free_all(int n, nb_tensor *const xs[])
-{
-    for (int i = 0; i < n; i++)
-        nb_tensor_free(xs[i]);
-}
-
-/* f(in) on a tape and without one: both of shape (rank, shape), of in[0]'s
- * dtype, holding `expected`. */
+/* nb_test_assert_op_values (nb_test.h) with the op's arguments. */
 static void assert_op_values(const char *what, nb_gradcheck_fn f, nb_tensor *const in[],
                              op_args args, int rank, const int64_t *shape, const double *expected)
 {
-    nb_tape *tape = nb_tape_new();
-    nb_tensor *on_tape = f(tape, in, &args);
-    nb_tensor *caller_owned = f(NULL, in, &args);
-    ck_assert_msg(on_tape && caller_owned, "%s: %s", what, nb_last_error());
-    nb_test_assert_shape(what, on_tape, rank, shape);
-    nb_test_assert_shape(what, caller_owned, rank, shape);
-    ck_assert_int_eq(on_tape->dtype, in[0]->dtype);
-    ck_assert_int_eq(caller_owned->dtype, in[0]->dtype);
-    ck_assert_ptr_null(caller_owned->tape);
-    nb_test_assert_close(what, on_tape, false, expected, on_tape->size);
-    nb_test_assert_close(what, caller_owned, false, expected, caller_owned->size);
-    nb_tensor_free(caller_owned);
-    nb_tape_free(tape);
+    nb_test_assert_op_values(what, f, in, &args, rank, shape, expected);
 }
 
-/* Gradient-check f on n f64 inputs of the given shapes (uniform in [-1, 1)). */
+/* nb_test_assert_op_gradcheck (nb_test.h) with the op's arguments. */
 static void assert_op_gradcheck(nb_gradcheck_fn f, int n, const nb_test_shape *shapes,
                                 op_args args, uint64_t seed)
 {
-    nb_tensor *in[NB_GRADCHECK_MAX_INPUTS];
-    for (int i = 0; i < n; i++)
-        in[i] = nb_test_uniform_param(NB_F64, shapes[i].rank, shapes[i].shape, -1, 1,
-                                      seed + (uint64_t)i);
-    ck_assert_gradcheck(f, n, in, &args);
-    free_all(n, in);
-}
-
-/* Unravel a row-major flat index of shape into idx. */
-static void unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
-{
-    for (int d = rank - 1; d >= 0; d--) {
-        idx[d] = flat % shape[d];
-        flat /= shape[d];
-    }
+    nb_test_assert_op_gradcheck(f, n, shapes, &args, seed);
 }
 
 /* ---- transpose ---------------------------------------------------------- */
@@ -173,7 +123,7 @@ START_TEST(transpose_values_follow_numpy_in_every_rank)
             nb_tensor *x = counting(dtypes[d], r, xs->shape);
             double expected[64];
             for (int64_t flat = 0; flat < x->size; flat++) {
-                unravel(flat, r, out_shape, j);
+                nb_test_unravel(flat, r, out_shape, j);
                 for (int a = 0; a < r; a++)
                     i[perm[a]] = j[a];
                 int64_t at = 0;
@@ -285,219 +235,6 @@ START_TEST(slice_grad_matches_finite_differences)
     };
     for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++)
         assert_op_gradcheck(slice_fn, 1, &cases[c].x, cases[c].args, (uint64_t)(30 + c));
-}
-END_TEST
-
-/* ---- concat ------------------------------------------------------------- */
-
-START_TEST(concat_values_by_hand)
-{
-    /* a = [[0, 1], [2, 3]], b = [[10], [11]], c = [[20, 21]] */
-    for (int d = 0; d < 2; d++) {
-        nb_tensor *a = counting(dtypes[d], NB_SHAPE(2, 2));
-        nb_tensor *b = counting_from(dtypes[d], NB_SHAPE(2, 1), 10);
-        nb_tensor *c = counting_from(dtypes[d], NB_SHAPE(1, 2), 20);
-        assert_op_values("a | b on axis 1", concat_fn, (nb_tensor *[]){a, b},
-                         (op_args){.n = 2, .axis = 1}, NB_SHAPE(2, 3),
-                         (double[]){0, 1, 10, 2, 3, 11});
-        assert_op_values("a | b on axis -1", concat_fn, (nb_tensor *[]){a, b},
-                         (op_args){.n = 2, .axis = -1}, NB_SHAPE(2, 3),
-                         (double[]){0, 1, 10, 2, 3, 11});
-        assert_op_values("a, c, a on axis 0", concat_fn, (nb_tensor *[]){a, c, a},
-                         (op_args){.n = 3, .axis = 0}, NB_SHAPE(5, 2),
-                         (double[]){0, 1, 2, 3, 20, 21, 0, 1, 2, 3});
-        assert_op_values("a alone", concat_fn, (nb_tensor *[]){a}, (op_args){.n = 1, .axis = 0},
-                         NB_SHAPE(2, 2), (double[]){0, 1, 2, 3});
-        nb_tensor_free(a);
-        nb_tensor_free(b);
-        nb_tensor_free(c);
-    }
-}
-END_TEST
-
-/* The concatenation of xs along axis by its definition: output index j
- * reads input t at j with j[axis] less the sizes of inputs before t. */
-static void concat_expected(int n, nb_tensor *const xs[], int axis, const nb_tensor *out,
-                            double *expected)
-{
-    int64_t idx[NB_MAX_RANK];
-    for (int64_t flat = 0; flat < out->size; flat++) {
-        unravel(flat, out->rank, out->shape, idx);
-        int t = 0;
-        while (idx[axis] >= xs[t]->shape[axis])
-            idx[axis] -= xs[t++]->shape[axis];
-        ck_assert_int_lt(t, n);
-        expected[flat] = nb_tensor_at(xs[t], idx);
-    }
-}
-
-START_TEST(concat_of_many_keeps_their_order)
-{
-    /* 5 and 9 tensors (more than an op's 4 inputs, so joined in groups) of
-     * sizes 1 to 3 on the joined axis, each counting from 100 i */
-    static const int counts[] = {2, 5, 9};
-    for (int k = 0; k < 3; k++)
-        for (int axis = -2; axis <= 1; axis++)
-            for (int d = 0; d < 2; d++) {
-                int n = counts[k], a = axis < 0 ? axis + 2 : axis;
-                nb_tensor *xs[9];
-                int64_t total = 0;
-                for (int i = 0; i < n; i++) {
-                    int64_t shape[2] = {2, 3};
-                    shape[a] = i % 3 + 1;
-                    total += shape[a];
-                    xs[i] = counting_from(dtypes[d], 2, shape, 100.0 * i);
-                }
-                int64_t out_shape[2] = {2, 3};
-                out_shape[a] = total;
-                nb_tensor *out = nb_concat(NULL, n, xs, axis);
-                ck_assert_ptr_nonnull(out);
-                double expected[64];
-                ck_assert_int_le(out->size, 64);
-                concat_expected(n, xs, a, out, expected);
-                assert_op_values("concat of many", concat_fn, xs, (op_args){.n = n, .axis = axis},
-                                 2, out_shape, expected);
-                nb_tensor_free(out);
-                free_all(n, xs);
-            }
-}
-END_TEST
-
-START_TEST(concat_grad_hands_each_input_its_part)
-{
-    /* y = a | b on axis 1 with a [2, 2], b [2, 1]; seeding
-     * dy = [[1, 2, 3], [4, 5, 6]] gives da = [[1, 2], [4, 5]], db = [[3], [6]] */
-    for (int d = 0; d < 2; d++) {
-        nb_tape *tape = nb_tape_new();
-        nb_tensor *a = counting(dtypes[d], NB_SHAPE(2, 2));
-        nb_tensor *b = counting(dtypes[d], NB_SHAPE(2, 1));
-        nb_tensor *g = counting_from(dtypes[d], NB_SHAPE(2, 3), 1);
-        nb_tensor_set_requires_grad(a, true);
-        nb_tensor_set_requires_grad(b, true);
-        ck_assert_int_eq(nb_backward_from(nb_concat(tape, 2, (nb_tensor *[]){a, b}, 1), g), NB_OK);
-        nb_test_assert_close("concat da", a, true, (double[]){1, 2, 4, 5}, 4);
-        nb_test_assert_close("concat db", b, true, (double[]){3, 6}, 2);
-        nb_tape_free(tape);
-        nb_tensor_free(a);
-        nb_tensor_free(b);
-        nb_tensor_free(g);
-    }
-}
-END_TEST
-
-START_TEST(concat_grad_reaches_only_inputs_that_want_one)
-{
-    nb_tape *tape = nb_tape_new();
-    nb_tensor *a = counting(NB_F64, NB_SHAPE(3));
-    nb_tensor *b = counting(NB_F64, NB_SHAPE(2));
-    nb_tensor_set_requires_grad(b, true);
-    nb_tensor *y = nb_concat(tape, 2, (nb_tensor *[]){a, b}, 0);
-    ck_assert_int_eq(nb_backward(nb_sum(tape, nb_square(tape, y))), NB_OK);
-    ck_assert_ptr_null(a->grad);
-    /* d sum(y^2) / db = 2 b */
-    nb_test_assert_close("db", b, true, (double[]){0, 2}, 2);
-    nb_tape_free(tape);
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-}
-END_TEST
-
-START_TEST(concat_grad_matches_finite_differences)
-{
-    /* 1, 2, 5 and 9 inputs on every axis of rank 1 to 4, with size-1 dims */
-    static const int counts[] = {1, 2, 5, 9};
-    static const nb_test_shape bases[] = {{1, {3}}, {2, {2, 3}}, {3, {2, 1, 3}}, {4, {1, 2, 1, 2}}};
-    for (int k = 0; k < 4; k++)
-        for (int b = 0; b < 4; b++)
-            for (int axis = -bases[b].rank; axis < bases[b].rank; axis++) {
-                int n = counts[k], a = axis < 0 ? axis + bases[b].rank : axis;
-                nb_test_shape shapes[9];
-                for (int i = 0; i < n; i++) {
-                    shapes[i] = bases[b];
-                    shapes[i].shape[a] = i % 2 + 1;
-                }
-                assert_op_gradcheck(concat_fn, n, shapes, (op_args){.n = n, .axis = axis},
-                                    (uint64_t)(100 * k + 10 * b + a));
-            }
-}
-END_TEST
-
-/* ---- stack -------------------------------------------------------------- */
-
-START_TEST(stack_values_by_hand)
-{
-    /* a = [0, 1, 2], b = [10, 11, 12]: on axis 0 the rows a and b, on axis 1
-     * (the rank, a new last axis) the pairs (a[i], b[i]) */
-    for (int d = 0; d < 2; d++) {
-        nb_tensor *a = counting(dtypes[d], NB_SHAPE(3));
-        nb_tensor *b = counting_from(dtypes[d], NB_SHAPE(3), 10);
-        nb_tensor *ab[] = {a, b};
-        double rows[] = {0, 1, 2, 10, 11, 12}, pairs[] = {0, 10, 1, 11, 2, 12};
-        assert_op_values("axis 0", stack_fn, ab, (op_args){.n = 2, .axis = 0},
-                         NB_SHAPE(2, 3), rows);
-        assert_op_values("axis -2", stack_fn, ab, (op_args){.n = 2, .axis = -2},
-                         NB_SHAPE(2, 3), rows);
-        assert_op_values("axis 1", stack_fn, ab, (op_args){.n = 2, .axis = 1},
-                         NB_SHAPE(3, 2), pairs);
-        assert_op_values("axis -1", stack_fn, ab, (op_args){.n = 2, .axis = -1}, NB_SHAPE(3, 2),
-                         pairs);
-        assert_op_values("one", stack_fn, ab, (op_args){.n = 1, .axis = 1}, NB_SHAPE(3, 1),
-                         (double[]){0, 1, 2});
-        nb_tensor_free(a);
-        nb_tensor_free(b);
-        /* scalars stack into a vector */
-        nb_tensor *s[3];
-        for (int i = 0; i < 3; i++)
-            s[i] = counting_from(dtypes[d], 0, NULL, 5.0 * i);
-        assert_op_values("scalars", stack_fn, s, (op_args){.n = 3, .axis = 0}, NB_SHAPE(3),
-                         (double[]){0, 5, 10});
-        free_all(3, s);
-    }
-}
-END_TEST
-
-START_TEST(stack_of_five_puts_the_new_axis_where_asked)
-{
-    /* five [2, 3] tensors, x_t counting from 100 t: out[j] = x_{j[axis]} at
-     * j without its axis entry */
-    for (int axis = -3; axis <= 2; axis++)
-        for (int d = 0; d < 2; d++) {
-            int a = axis < 0 ? axis + 3 : axis;
-            nb_tensor *xs[5];
-            for (int t = 0; t < 5; t++)
-                xs[t] = counting_from(dtypes[d], NB_SHAPE(2, 3), 100.0 * t);
-            int64_t out_shape[3], idx[3], inner[2];
-            for (int k = 0, from = 0; k < 3; k++)
-                out_shape[k] = k == a ? 5 : (int64_t[]){2, 3}[from++];
-            double expected[30];
-            for (int64_t flat = 0; flat < 30; flat++) {
-                unravel(flat, 3, out_shape, idx);
-                for (int k = 0, to = 0; k < 3; k++)
-                    if (k != a)
-                        inner[to++] = idx[k];
-                expected[flat] = 100.0 * (double)idx[a] + (double)(inner[0] * 3 + inner[1]);
-            }
-            assert_op_values("stack of 5", stack_fn, xs, (op_args){.n = 5, .axis = axis}, 3,
-                             out_shape, expected);
-            free_all(5, xs);
-        }
-}
-END_TEST
-
-START_TEST(stack_grad_matches_finite_differences)
-{
-    static const nb_test_shape bases[] = {{0, {0}}, {1, {3}}, {2, {1, 3}}, {3, {2, 1, 2}}};
-    static const int counts[] = {1, 2, 5};
-    for (int b = 0; b < 4; b++)
-        for (int k = 0; k < 3; k++)
-            for (int axis = -bases[b].rank - 1; axis <= bases[b].rank; axis++) {
-                nb_test_shape shapes[5];
-                for (int i = 0; i < counts[k]; i++)
-                    shapes[i] = bases[b];
-                assert_op_gradcheck(stack_fn, counts[k], shapes,
-                                    (op_args){.n = counts[k], .axis = axis},
-                                    (uint64_t)(500 + 20 * b + 5 * k + axis));
-            }
 }
 END_TEST
 
@@ -639,93 +376,6 @@ START_TEST(slice_out_of_range_or_empty_is_an_error)
 }
 END_TEST
 
-START_TEST(concat_of_mismatched_tensors_is_an_error)
-{
-    nb_tensor *a = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
-    nb_tensor *b = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 4));
-    nb_tensor *v = nb_tensor_zeros(NB_F32, NB_SHAPE(6));
-    nb_tensor *d = nb_tensor_zeros(NB_F64, NB_SHAPE(2, 3));
-    ck_assert_ptr_null(nb_concat(NULL, 3, (nb_tensor *[]){a, a, b}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_concat: xs[2] has shape [2, 4] but xs[0] has [2, 3]: expected the "
-                             "same rank and the same sizes off axis 0");
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, v}, -1));
-    ck_assert_error_contains("nb_concat: xs[1] has shape [6] but xs[0] has [2, 3]: expected the "
-                             "same rank and the same sizes off axis 1");
-    /* past the first group of 4: the index is the caller's */
-    ck_assert_ptr_null(nb_concat(NULL, 9, (nb_tensor *[]){a, a, a, a, a, a, a, b, a}, 0));
-    ck_assert_error_contains("nb_concat: xs[7] has shape [2, 4] but xs[0] has [2, 3]");
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, d}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-    ck_assert_error_contains("nb_concat: xs[1] is f64 but xs[0] is f32: expected the same dtype");
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-    nb_tensor_free(v);
-    nb_tensor_free(d);
-}
-END_TEST
-
-START_TEST(concat_with_bad_arguments_is_an_error)
-{
-    nb_tensor *a = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
-    nb_tensor *s = nb_tensor_zeros(NB_F32, 0, NULL);
-    ck_assert_ptr_null(nb_concat(NULL, 0, (nb_tensor *[]){a}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_concat: n is 0 and xs is an array: expected an array of 1 or "
-                             "more tensors");
-    ck_assert_ptr_null(nb_concat(NULL, 2, NULL, 0));
-    ck_assert_error_contains("nb_concat: n is 2 and xs is NULL");
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, a}, 2));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_concat: axis 2 is out of range for xs[0] of shape [2, 3]: "
-                             "expected -2 to 1");
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, a}, -3));
-    ck_assert_error_contains("nb_concat: axis -3 is out of range");
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){s, s}, 0));
-    ck_assert_error_contains("nb_concat: xs[0] is a scalar (rank 0): it has no axis 0");
-    nb_clear_error();
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, NULL}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_NULL);
-    ck_assert_error_contains("nb_concat: xs[1] is NULL");
-    /* a NULL from a failed op keeps that op's message */
-    ck_assert_ptr_null(nb_concat(NULL, 2, (nb_tensor *[]){a, nb_slice(NULL, a, 0, 2, 2)}, 0));
-    ck_assert_error_contains("nb_slice: start 2, stop 2");
-    nb_tensor_free(a);
-    nb_tensor_free(s);
-}
-END_TEST
-
-START_TEST(stack_of_mismatched_tensors_is_an_error)
-{
-    nb_tensor *a = nb_tensor_zeros(NB_F64, NB_SHAPE(2, 3));
-    nb_tensor *b = nb_tensor_zeros(NB_F64, NB_SHAPE(3, 2));
-    nb_tensor *f = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
-    nb_tensor *r4 = nb_tensor_zeros(NB_F64, NB_SHAPE(1, 2, 1, 2));
-    ck_assert_ptr_null(nb_stack(NULL, 2, (nb_tensor *[]){a, b}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_stack: xs[1] has shape [3, 2] but xs[0] has [2, 3]: expected "
-                             "the same shape");
-    ck_assert_ptr_null(nb_stack(NULL, 2, (nb_tensor *[]){a, f}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-    ck_assert_error_contains("nb_stack: xs[1] is f32 but xs[0] is f64: expected the same dtype");
-    ck_assert_ptr_null(nb_stack(NULL, 2, (nb_tensor *[]){a, a}, 3));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_stack: axis 3 is out of range for xs[0] of shape [2, 3]: "
-                             "expected -3 to 2");
-    ck_assert_ptr_null(nb_stack(NULL, 2, (nb_tensor *[]){r4, r4}, 0));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_stack: xs[0] has shape [1, 2, 1, 2] (rank 4): the new axis would "
-                             "make rank 5, above the maximum 4");
-    ck_assert_ptr_null(nb_stack(NULL, -1, (nb_tensor *[]){a}, 0));
-    ck_assert_error_contains("nb_stack: n is -1 and xs is an array: expected an array of 1 or "
-                             "more tensors");
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-    nb_tensor_free(f);
-    nb_tensor_free(r4);
-}
-END_TEST
-
 START_TEST(squeeze_and_expand_dims_errors_name_the_axis)
 {
     nb_tensor *x = nb_tensor_zeros(NB_F32, NB_SHAPE(2, 3));
@@ -799,18 +449,6 @@ static Suite *movement_suite(void)
     tcase_add_test(tc, slice_grad_scatters_into_the_slice);
     tcase_add_test(tc, slice_grad_matches_finite_differences);
     suite_add_tcase(s, tc);
-    tc = tcase_create("concat");
-    tcase_add_test(tc, concat_values_by_hand);
-    tcase_add_test(tc, concat_of_many_keeps_their_order);
-    tcase_add_test(tc, concat_grad_hands_each_input_its_part);
-    tcase_add_test(tc, concat_grad_reaches_only_inputs_that_want_one);
-    tcase_add_test(tc, concat_grad_matches_finite_differences);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("stack");
-    tcase_add_test(tc, stack_values_by_hand);
-    tcase_add_test(tc, stack_of_five_puts_the_new_axis_where_asked);
-    tcase_add_test(tc, stack_grad_matches_finite_differences);
-    suite_add_tcase(s, tc);
     tc = tcase_create("squeeze_expand_dims");
     tcase_add_test(tc, squeeze_removes_one_size_1_axis);
     tcase_add_test(tc, expand_dims_adds_a_size_1_axis_where_asked);
@@ -820,9 +458,6 @@ static Suite *movement_suite(void)
     tc = tcase_create("errors");
     tcase_add_test(tc, transpose_of_a_non_permutation_is_an_error);
     tcase_add_test(tc, slice_out_of_range_or_empty_is_an_error);
-    tcase_add_test(tc, concat_of_mismatched_tensors_is_an_error);
-    tcase_add_test(tc, concat_with_bad_arguments_is_an_error);
-    tcase_add_test(tc, stack_of_mismatched_tensors_is_an_error);
     tcase_add_test(tc, squeeze_and_expand_dims_errors_name_the_axis);
     tcase_add_test(tc, movement_of_null_keeps_the_earlier_message);
     suite_add_tcase(s, tc);

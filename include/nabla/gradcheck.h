@@ -56,6 +56,17 @@ typedef struct nb_gradcheck_report {
 nb_status nb_gradcheck(nb_gradcheck_fn f, int n_inputs, nb_tensor *const inputs[], void *user,
                        const nb_gradcheck_options *options, nb_gradcheck_report *report);
 
+/* Check the second derivatives of f, with nb_gradcheck's arguments and
+ * report. With L = sum(f(inputs) * R) (R fixed and random, as above) and a
+ * fixed random direction v_i per input that requires a gradient, the
+ * function checked is S = sum_i sum(grad_i L * v_i): its gradient, by
+ * differentiating nb_grad's recorded backward (every op on the way needs a
+ * vjp, nabla/op.h), against central differences of S computed from
+ * first-order gradients. Use f64. Errors as nb_gradcheck's, and nb_grad's
+ * (an op without a vjp is named). */
+nb_status nb_gradgradcheck(nb_gradcheck_fn f, int n_inputs, nb_tensor *const inputs[], void *user,
+                           const nb_gradcheck_options *options, nb_gradcheck_report *report);
+
 /* Print a report, one line per input, naming the worst element of each. */
 void nb_gradcheck_print(const nb_gradcheck_report *report, FILE *out);
 

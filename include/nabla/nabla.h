@@ -7,6 +7,7 @@
 #include "nabla/data.h"
 #include "nabla/distributed.h"
 #include "nabla/error.h"
+#include "nabla/grad.h"
 #include "nabla/gradcheck.h"
 #include "nabla/indexing.h"
 #include "nabla/io.h"

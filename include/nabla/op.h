@@ -18,6 +18,21 @@
  *                                NULL, 0);
  *
  * See examples/custom_op.c for the whole program, gradient-checked.
+ *
+ * For gradients of gradients (nb_grad with create_graph, nb_hvp, nb_jvp,
+ * nb_gradgradcheck) an op also needs `vjp`: its backward written as a
+ * composition of ops, so that the backward pass can itself be recorded and
+ * differentiated. For the softplus above, d/dx = sigmoid(x):
+ *
+ *     static nb_status softplus_vjp(nb_tape *tape, const nb_node *node,
+ *                                   nb_tensor *g, nb_tensor *grad_in[])
+ *     {
+ *         grad_in[0] = nb_mul(tape, g, nb_sigmoid(tape, node->inputs[0]));
+ *         return grad_in[0] ? NB_OK : nb_last_status();
+ *     }
+ *
+ * An op without a vjp still works with nb_backward and nb_grad; a second
+ * order through it is an error naming the op.
  */
 #ifndef NABLA_OP_H
 #define NABLA_OP_H
@@ -49,6 +64,17 @@ typedef struct nb_op {
      * skips zeroing the output first. Leave it false (the default) when
      * forward only writes some elements or accumulates into the output. */
     bool overwrites_output;
+    /* Optional: the gradient of each input as ops on `tape` (the
+     * vector-Jacobian product), given the output's gradient `grad_out` (a
+     * tensor of the output's shape). Set grad_in[i] to a tensor of input
+     * i's shape for every input with requires_grad; leave the others NULL.
+     * It may use node->inputs, node->output and node->attrs, and must use
+     * only ops that have a vjp themselves, so that the result can be
+     * differentiated again. Return NB_OK or the error of a failed op. NULL:
+     * first-order gradients only (nb_backward, nb_grad without
+     * create_graph). The fast `backward` stays the one nb_backward uses. */
+    nb_status (*vjp)(nb_tape *tape, const nb_node *node, nb_tensor *grad_out,
+                     nb_tensor *grad_in[]);
 } nb_op;
 
 struct nb_node {

@@ -11,6 +11,9 @@
  *     nb_tape_print_values(tape, stdout, NULL);     // the forward pass
  *     nb_tape_trace_backward(loss, stdout, NULL);   // backward, explained
  *
+ * nb_tape_write_html (viz.h) shows the same steps, in the same words and
+ * numbers, as a web page to step through.
+ *
  * Tensors are called by their name (nb_tensor_set_name), else "t<i>" for the
  * output of node i and "leaf<k>" for the k-th unnamed leaf. See
  * examples/backprop_trace.c and docs/backprop.md, which redoes the numbers by

@@ -10,6 +10,10 @@
  *  - nb_tape_write_dot writes a tape as a Graphviz graph: ops, the tensors
  *    that flow between them, optionally their values and gradients. Render
  *    it with `dot -Tpng step.dot -o step.png`.
+ *  - nb_tape_write_html writes a tape after backward as one web page, the
+ *    backprop explorer: the graph, and controls to step through the forward
+ *    pass and then the backward sweep, with nb_tape_trace_backward's words
+ *    and numbers at every step.
  *
  * File writers are atomic (see io.h): a temporary file next to the target is
  * renamed over it only once complete; on failure nothing is left behind and
@@ -25,6 +29,7 @@
 #include "nabla/error.h"
 #include "nabla/model.h"
 #include "nabla/tape.h"
+#include "nabla/trace.h"
 
 /* ---- learning curves (src/io/history.c) ---------------------------------- */
 
@@ -137,5 +142,37 @@ nb_status nb_tape_write_dot(const nb_tape *tape, FILE *out, const nb_dot_options
 /* The same into the file at `path`, written atomically. */
 nb_status nb_tape_write_dot_file(const nb_tape *tape, const char *path,
                                  const nb_dot_options *options);
+
+/* ---- the backprop explorer page (src/autograd/html.c) ------------------- */
+
+typedef struct nb_html_options {
+    const char *title; /* the page's title and heading; NULL means "Backprop explorer" */
+    /* Values (and gradient values) of each tensor kept in the page for its
+     * heat map; a larger tensor is summarised (its first values, and the
+     * minimum, maximum and mean of all). 0 means 256. */
+    int max_values;
+    /* How the step texts print numbers, as for nb_tape_trace_backward (zeros
+     * are its defaults: 8 values, 6 digits). */
+    nb_trace_options trace;
+} nb_html_options;
+
+/* Write the tape as one self-contained HTML file (no network access, no
+ * external script, font or style; opens from disk) at `path`, atomically:
+ * the graph (ops with their result's name, shape and first values; leaves),
+ * and controls (buttons, or the arrow keys) to step through the forward pass
+ * (each op's inputs and output, as nb_tape_print_values prints them) and then
+ * the backward sweep in reverse tape order (upstream gradient, rule, local
+ * derivative, gradient sent to each input, in nb_tape_trace_backward's words
+ * and numbers). Clicking a tensor shows its values and gradient as a heat map.
+ * Call it after nb_backward (or nb_tape_trace_backward) on the tape: the
+ * loss is the last node holding a gradient, and each op's backward is run
+ * again into scratch buffers to show what it sent (the tape's gradients are
+ * not changed). On a tape that was not backward-ed yet the page shows the
+ * forward pass only, and says so. options may be NULL.
+ * Errors: NB_ERR_NULL (tape or path), NB_ERR_ARG (an empty tape, negative
+ * options), NB_ERR_NOMEM, an op's backward error, NB_ERR_IO naming the path
+ * (nothing is left behind). */
+nb_status nb_tape_write_html(const nb_tape *tape, const char *path,
+                             const nb_html_options *options);
 
 #endif

@@ -65,6 +65,14 @@ static nb_status run_backward(const char *fn, nb_tensor *out, const nb_tensor *s
     return sweep(tape, out->node->index);
 }
 
+nb_status nb__backward_seeded(nb_tensor *out)
+{
+    nb_status status = add_seed(out, NULL);
+    if (status != NB_OK || !out->node)
+        return status;
+    return sweep(out->node->tape, out->node->index);
+}
+
 nb_status nb_backward(nb_tensor *loss)
 {
     if (!loss)

@@ -15,6 +15,8 @@ typedef struct checker {
     nb_tape *tape;
     nb_tensor *projection; /* R, caller-owned, made on the first call */
     uint64_t seed;
+    const char *fn; /* the public function, for messages */
+    bool constant_is_zero; /* f independent of its inputs: zero gradients */
 } checker;
 
 /* sum(f(inputs) * R) on the checker's tape; NULL on error. */
@@ -23,7 +25,7 @@ static nb_tensor *projected(checker *c)
     nb_tensor *out = c->f(c->tape, c->inputs, c->user);
     if (!out) {
         if (nb_last_status() == NB_OK)
-            nb_error(NB_ERR_NULL, "nb_gradcheck: the checked function returned NULL");
+            nb_error(NB_ERR_NULL, "%s: the checked function returned NULL", c->fn);
         return NULL;
     }
     if (!c->projection) {
@@ -58,6 +60,8 @@ static nb_status analytic_gradients(checker *c, int n_inputs)
     nb_tensor *loss = projected(c);
     if (!loss)
         return nb_last_status();
+    if (c->constant_is_zero && !loss->requires_grad)
+        return NB_OK;
     return nb_backward(loss);
 }
 
@@ -105,21 +109,21 @@ static nb_status check_input(checker *c, nb_tensor *x, const nb_gradcheck_option
     return NB_OK;
 }
 
-static nb_status validate(nb_gradcheck_fn f, int n_inputs, nb_tensor *const inputs[],
-                          nb_gradcheck_report *report)
+nb_status nb__gradcheck_validate(const char *fn, nb_gradcheck_fn f, int n_inputs,
+                                 nb_tensor *const inputs[], nb_gradcheck_report *report)
 {
     if (!f || !inputs || !report)
-        return nb_error(NB_ERR_NULL, "nb_gradcheck: %s is NULL",
+        return nb_error(NB_ERR_NULL, "%s: %s is NULL", fn,
                         !f ? "f" : !inputs ? "inputs" : "report");
     if (n_inputs < 1 || n_inputs > NB_GRADCHECK_MAX_INPUTS)
-        return nb_error(NB_ERR_ARG, "nb_gradcheck: n_inputs is %d: expected 1 to %d", n_inputs,
+        return nb_error(NB_ERR_ARG, "%s: n_inputs is %d: expected 1 to %d", fn, n_inputs,
                         NB_GRADCHECK_MAX_INPUTS);
     for (int i = 0; i < n_inputs; i++) {
         if (!inputs[i])
-            return nb_error(NB_ERR_NULL, "nb_gradcheck: input %d is NULL", i);
+            return nb_error(NB_ERR_NULL, "%s: input %d is NULL", fn, i);
         if (inputs[i]->tape)
-            return nb_error(NB_ERR_ARG, "nb_gradcheck: input %d lives on a tape: expected a "
-                            "caller-owned tensor", i);
+            return nb_error(NB_ERR_ARG, "%s: input %d lives on a tape: expected a "
+                            "caller-owned tensor", fn, i);
     }
     return NB_OK;
 }
@@ -127,18 +131,26 @@ static nb_status validate(nb_gradcheck_fn f, int n_inputs, nb_tensor *const inpu
 nb_status nb_gradcheck(nb_gradcheck_fn f, int n_inputs, nb_tensor *const inputs[], void *user,
                        const nb_gradcheck_options *options, nb_gradcheck_report *report)
 {
-    nb_status s = validate(f, n_inputs, inputs, report);
+    return nb__gradcheck_run("nb_gradcheck", f, n_inputs, inputs, user, options, report, false);
+}
+
+nb_status nb__gradcheck_run(const char *fn, nb_gradcheck_fn f, int n_inputs,
+                            nb_tensor *const inputs[], void *user,
+                            const nb_gradcheck_options *options, nb_gradcheck_report *report,
+                            bool constant_is_zero)
+{
+    nb_status s = nb__gradcheck_validate(fn, f, n_inputs, inputs, report);
     if (s != NB_OK)
         return s;
     nb_gradcheck_options o = {1e-6, 1e-5, 1e-3, 0};
     if (options) {
         o = *options;
         if (!(o.eps > 0))
-            return nb_error(NB_ERR_ARG, "nb_gradcheck: eps is %g: expected > 0", o.eps);
+            return nb_error(NB_ERR_ARG, "%s: eps is %g: expected > 0", fn, o.eps);
     }
     memset(report, 0, sizeof *report);
     report->n_inputs = n_inputs;
-    checker c = {f, inputs, user, nb_tape_new(), NULL, o.seed};
+    checker c = {f, inputs, user, nb_tape_new(), NULL, o.seed, fn, constant_is_zero};
     if (!c.tape)
         return nb_last_status();
     s = analytic_gradients(&c, n_inputs);

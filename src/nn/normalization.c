@@ -15,15 +15,17 @@ typedef struct layer_norm_state {
 
 enum { GAMMA = 0, BETA = 1 };
 
-/* a parameter of shape [n] filled with value */
-static nb_status add_filled(nb_layer *self, const char *name, int64_t n, double value)
+/* A weight of shape [n] filled with value: a parameter, or with is_state a
+ * non-trainable weight (nb_layer_add_state). */
+static nb_status add_filled(nb_layer *self, const char *name, int64_t n, double value,
+                            bool is_state)
 {
     nb_tensor *t = nb_tensor_full(self->dtype, NB_SHAPE(n), value);
-    if (!t || nb_layer_add_param(self, name, t) != NB_OK) {
+    nb_status s = t ? (is_state ? nb_layer_add_state : nb_layer_add_param)(self, name, t)
+                    : nb_last_status();
+    if (s != NB_OK)
         nb_tensor_free(t);
-        return nb_last_status();
-    }
-    return NB_OK;
+    return s;
 }
 
 static nb_status layer_norm_build(nb_layer *self, int in_rank, const int64_t *in_shape,
@@ -31,8 +33,8 @@ static nb_status layer_norm_build(nb_layer *self, int in_rank, const int64_t *in
 {
     (void)rng;
     int64_t features = in_shape[in_rank - 1];
-    nb_status s = add_filled(self, "gamma", features, 1.0);
-    return s == NB_OK ? add_filled(self, "beta", features, 0.0) : s;
+    nb_status s = add_filled(self, "gamma", features, 1.0, false);
+    return s == NB_OK ? add_filled(self, "beta", features, 0.0, false) : s;
 }
 
 /* y = (x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis,
@@ -113,16 +115,6 @@ typedef struct batch_norm_state {
 
 enum { MOVING_MEAN = 2, MOVING_VARIANCE = 3 };
 
-static nb_status add_filled_state(nb_layer *self, const char *name, int64_t n, double value)
-{
-    nb_tensor *t = nb_tensor_full(self->dtype, NB_SHAPE(n), value);
-    if (!t || nb_layer_add_state(self, name, t) != NB_OK) {
-        nb_tensor_free(t);
-        return nb_last_status();
-    }
-    return NB_OK;
-}
-
 /* Keras's weights, in Keras's order: gamma and beta (trainable), then the
  * moving mean (zeros) and moving variance (ones), all [features]. */
 static nb_status batch_norm_build(nb_layer *self, int in_rank, const int64_t *in_shape,
@@ -130,12 +122,12 @@ static nb_status batch_norm_build(nb_layer *self, int in_rank, const int64_t *in
 {
     (void)rng;
     int64_t features = in_shape[in_rank - 1];
-    nb_status s = add_filled(self, "gamma", features, 1.0);
+    nb_status s = add_filled(self, "gamma", features, 1.0, false);
     if (s == NB_OK)
-        s = add_filled(self, "beta", features, 0.0);
+        s = add_filled(self, "beta", features, 0.0, false);
     if (s == NB_OK)
-        s = add_filled_state(self, "moving_mean", features, 0.0);
-    return s == NB_OK ? add_filled_state(self, "moving_variance", features, 1.0) : s;
+        s = add_filled(self, "moving_mean", features, 0.0, true);
+    return s == NB_OK ? add_filled(self, "moving_variance", features, 1.0, true) : s;
 }
 
 /* moving = moving * momentum + batch * (1 - momentum), off the tape: the

@@ -27,25 +27,64 @@ static inline float tanh_f32(float x)
 }
 #define TANH(v) _Generic((v), float: tanh_f32(v), default: tanh(v))
 
+/* Pieces of the vjps: constant masks (never differentiated), 1 - t, and
+ * the standard normal's density and distribution function as ops. */
+NB_DEFINE_MASK_OP(positive, x > 0 ? 1 : 0);
+NB_DEFINE_MASK_OP(leaky_slope, x > 0 ? 1 : c); /* c is alpha */
+#define POSITIVE(t) nb__apply_unary(tape, &positive_op, t, 0, 0)
+
+static nb_tensor *one_minus(nb_tape *tape, nb_tensor *t)
+{
+    return nb_add_scalar(tape, nb_neg(tape, t), 1);
+}
+
+/* phi(x) = e^(-x^2 / 2) / sqrt(2 pi) */
+static nb_tensor *normal_pdf(nb_tape *tape, nb_tensor *x)
+{
+    return nb_scale(tape, nb_exp(tape, nb_scale(tape, nb_square(tape, x), -0.5)), INV_SQRT_2PI);
+}
+
+/* Phi(x) = erfc(-x / sqrt 2) / 2, an op of its own only for gelu's vjp;
+ * d/dx Phi = phi(x) */
+NB_DEFINE_UNARY_OP(normal_cdf, erfc(-x * INV_SQRT2) / 2, g * exp(-x * x / 2) * INV_SQRT_2PI,
+                   nb_mul(tape, g, normal_pdf(tape, x)));
+
+/* d/dx silu = s (1 + x (1 - s)) with s = sigmoid(x) */
+static nb_tensor *silu_slope(nb_tape *tape, nb_tensor *x)
+{
+    nb_tensor *s = nb_sigmoid(tape, x);
+    return nb_mul(tape, s, nb_add_scalar(tape, nb_mul(tape, x, one_minus(tape, s)), 1));
+}
+
 /* d/dx relu = 1 where x > 0, else 0 */
-NB_DEFINE_UNARY_OP(relu, x > 0 ? x : 0, x > 0 ? g : 0);
+NB_DEFINE_UNARY_OP(relu, x > 0 ? x : 0, x > 0 ? g : 0, nb_mul(tape, g, POSITIVE(x)));
 /* d/dx sigmoid = y (1 - y); for very negative x, exp(-x) = inf gives y = 0 */
-NB_DEFINE_UNARY_OP(sigmoid, SIGMOID(x), g * y * (1 - y));
+NB_DEFINE_UNARY_OP(sigmoid, SIGMOID(x), g * y * (1 - y),
+                   nb_mul(tape, g, nb_mul(tape, y, one_minus(tape, y))));
 /* d/dx tanh = 1 - y^2 */
-NB_DEFINE_UNARY_OP(tanh, TANH(x), g * (1 - y * y));
+NB_DEFINE_UNARY_OP(tanh, TANH(x), g * (1 - y * y),
+                   nb_mul(tape, g, one_minus(tape, nb_square(tape, y))));
 /* d/dx leaky_relu = 1 where x > 0, else alpha */
-NB_DEFINE_UNARY_OP(leaky_relu, x > 0 ? x : c * x, x > 0 ? g : c * g);
-/* d/dx elu = 1 where x > 0, else alpha e^x; expm1 keeps e^x - 1 exact near 0 */
-NB_DEFINE_UNARY_OP(elu, x > 0 ? x : c * expm1(x), x > 0 ? g : g * c * exp(x));
+NB_DEFINE_UNARY_OP(leaky_relu, x > 0 ? x : c * x, x > 0 ? g : c * g,
+                   nb_mul(tape, g, nb__apply_unary(tape, &leaky_slope_op, x, c, 0)));
+/* d/dx elu = 1 where x > 0, else alpha e^x = y + alpha; expm1 keeps e^x - 1
+ * exact near 0 */
+NB_DEFINE_UNARY_OP(elu, x > 0 ? x : c * expm1(x), x > 0 ? g : g * c * exp(x),
+                   nb_where(tape, POSITIVE(x), g, nb_mul(tape, g, nb_add_scalar(tape, y, c))));
 /* gelu = x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 (erfc, not 1 + erf,
  * keeps the tail exact for negative x); d/dx gelu = Phi(x) + x phi(x) */
 NB_DEFINE_UNARY_OP(gelu, x * erfc(-x * INV_SQRT2) / 2,
-                   g * (erfc(-x * INV_SQRT2) / 2 + x * exp(-x * x / 2) * INV_SQRT_2PI));
+                   g * (erfc(-x * INV_SQRT2) / 2 + x * exp(-x * x / 2) * INV_SQRT_2PI),
+                   nb_mul(tape, g,
+                          nb_add(tape, nb__apply_unary(tape, &normal_cdf_op, x, 0, 0),
+                                 nb_mul(tape, x, normal_pdf(tape, x)))));
 /* softplus = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), whose exp never
  * overflows; d/dx softplus = sigmoid(x) */
-NB_DEFINE_UNARY_OP(softplus, (x > 0 ? x : 0) + log1p(exp(-fabs(x))), g * SIGMOID(x));
+NB_DEFINE_UNARY_OP(softplus, (x > 0 ? x : 0) + log1p(exp(-fabs(x))), g * SIGMOID(x),
+                   nb_mul(tape, g, nb_sigmoid(tape, x)));
 /* silu = x sigmoid(x); d/dx silu = s (1 + x (1 - s)) with s = sigmoid(x) */
-NB_DEFINE_UNARY_OP(silu, x * SIGMOID(x), g * SIGMOID(x) * (1 + x * (1 - SIGMOID(x))));
+NB_DEFINE_UNARY_OP(silu, x * SIGMOID(x), g * SIGMOID(x) * (1 + x * (1 - SIGMOID(x))),
+                   nb_mul(tape, g, silu_slope(tape, x)));
 
 nb_tensor *nb_relu(nb_tape *tape, nb_tensor *x) { return nb__apply_unary(tape, &relu_op, x, 0, 0); }
 

@@ -113,8 +113,7 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
         }                                                                                    \
     } while (0)
 
-/* Define <name>_op: y = FWD(a, b); da += DA(a, b, y, g); db += DB(a, b, y, g). */
-#define DEFINE_BINARY_OP(op_name, FWD, DA, DB)                                               \
+#define DEFINE_BINARY_FORWARD(op_name, FWD)                                                  \
     static nb_status op_name##_forward(nb_node *node)                                        \
     {                                                                                        \
         nb__bcast_iter it;                                                                   \
@@ -124,7 +123,13 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
         else                                                                                 \
             BINARY_FORWARD(double, FWD);                                                     \
         return NB_OK;                                                                        \
-    }                                                                                        \
+    }
+
+/* Define <name>_op: y = FWD(a, b); da += DA(a, b, y, g); db += DB(a, b, y, g)
+ * on elements; and the vjp, the same derivatives in ops on the tensors a, b,
+ * y and g: da = VA, db = VB, each summed back to its input's shape. */
+#define DEFINE_BINARY_OP(op_name, FWD, DA, DB, VA, VB)                                       \
+    DEFINE_BINARY_FORWARD(op_name, FWD)                                                      \
     static nb_status op_name##_backward(nb_node *node)                                       \
     {                                                                                        \
         if (node->output->dtype == NB_F32) {                                                 \
@@ -136,6 +141,15 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
         }                                                                                    \
         return NB_OK;                                                                        \
     }                                                                                        \
+    static nb_status op_name##_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,         \
+                                   nb_tensor *grad_in[])                                     \
+    {                                                                                        \
+        nb_tensor *a = node->inputs[0], *b = node->inputs[1], *y = node->output;             \
+        (void)y;                                                                             \
+        NB_VJP_INPUT(0, nb__sum_to(tape, (VA), a));                                          \
+        NB_VJP_INPUT(1, nb__sum_to(tape, (VB), b));                                          \
+        return NB_OK;                                                                        \
+    }                                                                                        \
     static const nb_op op_name##_op = {                                                      \
         .name = #op_name,                                                                    \
         .n_inputs = 2,                                                                       \
@@ -143,22 +157,57 @@ static nb_status binary_infer(const nb_node *node, nb_dtype *dtype, int *rank,
         .forward = op_name##_forward,                                                        \
         .backward = op_name##_backward,                                                      \
         .overwrites_output = true,                                                           \
+        .vjp = op_name##_vjp,                                                                \
     }
 
-DEFINE_BINARY_OP(add, a + b, g, g);
-DEFINE_BINARY_OP(sub, a - b, g, -g);
-DEFINE_BINARY_OP(mul, a * b, g * b, g * a);            /* product rule */
-DEFINE_BINARY_OP(div, a / b, g / b, -g * a / (b * b)); /* quotient rule */
+/* Define <name>_op, a constant y = FWD(a, b) with no backward: the share
+ * of the gradient maximum and minimum give a, which their vjps multiply by
+ * and which is not differentiated. */
+#define DEFINE_BINARY_MASK_OP(op_name, FWD)                                                  \
+    DEFINE_BINARY_FORWARD(op_name, FWD)                                                      \
+    static const nb_op op_name##_op = {                                                      \
+        .name = #op_name,                                                                    \
+        .n_inputs = 2,                                                                       \
+        .infer = binary_infer,                                                               \
+        .forward = op_name##_forward,                                                        \
+        .overwrites_output = true,                                                           \
+    }
+
+DEFINE_BINARY_MASK_OP(max_share, a > b ? 1 : a == b ? 0.5 : 0);
+DEFINE_BINARY_MASK_OP(min_share, a < b ? 1 : a == b ? 0.5 : 0);
+NB_DEFINE_MASK_OP(nonzero, x != 0 ? 1 : 0);
+#define NONZERO(t) nb__apply_unary(tape, &nonzero_op, t, 0, 0)
+#define SHARE(op, p, q) nb_op_apply(tape, &op##_op, 2, (nb_tensor *[]){p, q}, NULL, 0)
+#define ZERO nb_tape_tensor(tape, g->dtype, 0, NULL)
+
+DEFINE_BINARY_OP(add, a + b, g, g, g, g);
+DEFINE_BINARY_OP(sub, a - b, g, -g, g, nb_neg(tape, g));
+/* product rule */
+DEFINE_BINARY_OP(mul, a * b, g * b, g * a, nb_mul(tape, g, b), nb_mul(tape, g, a));
+/* quotient rule */
+DEFINE_BINARY_OP(div, a / b, g / b, -g * a / (b * b), nb_div(tape, g, b),
+                 nb_neg(tape, nb_div(tape, nb_mul(tape, g, a), nb_square(tape, b))));
 /* d max(a, b) = 1 for the larger input, 1/2 each at a tie (as PyTorch); a
  * NaN in either input gives NaN */
 DEFINE_BINARY_OP(maximum, a > b || a != a ? a : b, a > b ? g : a == b ? g / 2 : 0,
-                 b > a ? g : a == b ? g / 2 : 0);
+                 b > a ? g : a == b ? g / 2 : 0, nb_mul(tape, g, SHARE(max_share, a, b)),
+                 nb_mul(tape, g, SHARE(max_share, b, a)));
 DEFINE_BINARY_OP(minimum, a < b || a != a ? a : b, a < b ? g : a == b ? g / 2 : 0,
-                 b < a ? g : a == b ? g / 2 : 0);
+                 b < a ? g : a == b ? g / 2 : 0, nb_mul(tape, g, SHARE(min_share, a, b)),
+                 nb_mul(tape, g, SHARE(min_share, b, a)));
+/* g b a^(b-1), for pow's vjp */
+static nb_tensor *pow_grad_a(nb_tape *tape, nb_tensor *g, nb_tensor *a, nb_tensor *b)
+{
+    return nb_mul(tape, g, nb_mul(tape, b, nb_pow(tape, a, nb_add_scalar(tape, b, -1))));
+}
+
 /* d/da a^b = b a^(b-1) (0 where b == 0); d/db a^b = a^b ln a = y ln a (0
  * where a == 0) */
 DEFINE_BINARY_OP(pow, pow(a, b), b == 0 ? 0 : g * b * pow(a, b - 1),
-                 a == 0 ? 0 : g * y * log(a));
+                 a == 0 ? 0 : g * y * log(a),
+                 nb_where(tape, NONZERO(b), pow_grad_a(tape, g, a, b), ZERO),
+                 nb_where(tape, NONZERO(a), nb_mul(tape, g, nb_mul(tape, y, nb_log(tape, a))),
+                          ZERO));
 
 static nb_tensor *apply_binary(nb_tape *tape, const nb_op *op, nb_tensor *a, nb_tensor *b)
 {

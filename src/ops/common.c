@@ -47,3 +47,19 @@ nb_tensor *nb__apply_unary(nb_tape *tape, const nb_op *op, nb_tensor *x, double 
     nb_scalar_attrs attrs = {c, d};
     return nb_op_apply(tape, op, 1, (nb_tensor *[]){x}, &attrs, sizeof attrs);
 }
+
+nb_status nb__vjp_failed(void)
+{
+    nb_status s = nb_last_status();
+    return s != NB_OK ? s : nb_error(NB_ERR_STATE, "nabla: a vjp's op returned NULL");
+}
+
+nb_tensor *nb__sum_to(nb_tape *tape, nb_tensor *g, const nb_tensor *like)
+{
+    while (g && g->rank > like->rank)
+        g = nb_sum_axis(tape, g, 0, false);
+    for (int d = 0; g && d < like->rank; d++)
+        if (like->shape[d] == 1 && g->shape[d] != 1)
+            g = nb_sum_axis(tape, g, d, true);
+    return g;
+}

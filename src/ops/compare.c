@@ -48,7 +48,7 @@ static nb_status argmax_forward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op argmax_op = {"argmax", 1, argmax_infer, argmax_forward, NULL, true};
+static const nb_op argmax_op = {"argmax", 1, argmax_infer, argmax_forward, NULL, true, NULL};
 
 nb_tensor *nb_argmax(nb_tape *tape, nb_tensor *x)
 {
@@ -82,7 +82,7 @@ static nb_status equal_forward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op equal_op = {"equal", 2, equal_infer, equal_forward, NULL, true};
+static const nb_op equal_op = {"equal", 2, equal_infer, equal_forward, NULL, true, NULL};
 
 nb_tensor *nb_equal(nb_tape *tape, nb_tensor *a, nb_tensor *b)
 {
@@ -121,7 +121,7 @@ static nb_status one_hot_forward(nb_node *node)
 }
 
 /* not overwrites_output: forward sets only the ones, on the zeroed output */
-static const nb_op one_hot_op = {"one_hot", 1, one_hot_infer, one_hot_forward, NULL, false};
+static const nb_op one_hot_op = {"one_hot", 1, one_hot_infer, one_hot_forward, NULL, false, NULL};
 
 nb_tensor *nb_one_hot(nb_tape *tape, nb_tensor *labels, int64_t classes)
 {
@@ -144,7 +144,7 @@ static nb_status greater_scalar_forward(nb_node *node)
 }
 
 static const nb_op greater_scalar_op = {"greater_scalar", 1, nb_infer_same_as_input,
-                                        greater_scalar_forward, NULL, true};
+                                        greater_scalar_forward, NULL, true, NULL};
 
 nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c)
 {

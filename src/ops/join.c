@@ -70,8 +70,21 @@ static nb_status concat_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx_i = the slice of g that x_i was copied into */
+static nb_status concat_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    int axis = NB_ATTRS(node, concat_attrs)->axis;
+    int64_t start = 0;
+    for (int i = 0; i < node->n_inputs; i++) {
+        int64_t size = node->inputs[i]->shape[axis];
+        NB_VJP_INPUT(i, nb_slice(tape, g, axis, start, start + size));
+        start += size;
+    }
+    return NB_OK;
+}
+
 /* One op per input count: nb_op_apply checks n_inputs against the op's. */
-#define CONCAT_OP(n) {"concat", n, concat_infer, concat_forward, concat_backward, true}
+#define CONCAT_OP(n) {"concat", n, concat_infer, concat_forward, concat_backward, true, concat_vjp}
 static const nb_op concat_ops[NB_MAX_INPUTS] = {CONCAT_OP(1), CONCAT_OP(2), CONCAT_OP(3),
                                                 CONCAT_OP(4)};
 

@@ -180,6 +180,24 @@ static nb_status matmul_backward(nb_node *node)
     return NB_OK;
 }
 
+/* The last two axes of t swapped: a batch of matrices transposed. */
+static nb_tensor *transpose_matrices(nb_tape *tape, nb_tensor *t)
+{
+    int perm[NB_MAX_RANK] = {0, 1, 2, 3};
+    perm[t->rank - 2] = t->rank - 1;
+    perm[t->rank - 1] = t->rank - 2;
+    return nb_transpose(tape, t, perm);
+}
+
+/* dA = dC B^T and dB = A^T dC, summed over the batch axes each broadcast */
+static nb_status matmul_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    nb_tensor *a = node->inputs[0], *b = node->inputs[1];
+    NB_VJP_INPUT(0, nb__sum_to(tape, nb_matmul(tape, g, transpose_matrices(tape, b)), a));
+    NB_VJP_INPUT(1, nb__sum_to(tape, nb_matmul(tape, transpose_matrices(tape, a), g), b));
+    return NB_OK;
+}
+
 static const nb_op matmul_op = {
     .name = "matmul",
     .n_inputs = 2,
@@ -187,6 +205,7 @@ static const nb_op matmul_op = {
     .forward = matmul_forward,
     .backward = matmul_backward,
     .overwrites_output = true, /* beta = 0: the product never reads C */
+    .vjp = matmul_vjp,
 };
 
 nb_tensor *nb_matmul(nb_tape *tape, nb_tensor *a, nb_tensor *b)
@@ -260,6 +279,15 @@ static nb_status add_bias_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx = g; dbias = g summed over the rows, in bias's shape */
+static nb_status add_bias_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                              nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, g);
+    NB_VJP_INPUT(1, nb__sum_to(tape, g, node->inputs[1]));
+    return NB_OK;
+}
+
 static const nb_op add_bias_op = {
     .name = "add_bias",
     .n_inputs = 2,
@@ -267,6 +295,7 @@ static const nb_op add_bias_op = {
     .forward = add_bias_forward,
     .backward = add_bias_backward,
     .overwrites_output = true,
+    .vjp = add_bias_vjp,
 };
 
 nb_tensor *nb_add_bias(nb_tape *tape, nb_tensor *x, nb_tensor *bias)

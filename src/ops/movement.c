@@ -89,6 +89,18 @@ static nb_status transpose_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx = g transposed by the inverse permutation */
+static nb_status transpose_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                               nb_tensor *grad_in[])
+{
+    int perm[NB_MAX_RANK], inverse[NB_MAX_RANK];
+    transpose_perm(node, perm); /* checked by infer */
+    for (int d = 0; d < g->rank; d++)
+        inverse[perm[d]] = d;
+    NB_VJP_INPUT(0, nb_transpose(tape, g, inverse));
+    return NB_OK;
+}
+
 static const nb_op transpose_op = {
     .name = "transpose",
     .n_inputs = 1,
@@ -96,6 +108,7 @@ static const nb_op transpose_op = {
     .forward = transpose_forward,
     .backward = transpose_backward,
     .overwrites_output = true,
+    .vjp = transpose_vjp,
 };
 
 nb_tensor *nb_transpose(nb_tape *tape, nb_tensor *x, const int *perm)
@@ -184,6 +197,28 @@ static nb_status slice_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx = g between blocks of zeros (constants) on the axis: x's shape */
+static nb_status slice_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    const nb_tensor *x = node->inputs[0];
+    int axis = 0, n = 0;
+    int64_t start = 0, stop = 0, shape[NB_MAX_RANK];
+    slice_bounds(node, &axis, &start, &stop); /* checked by infer */
+    nb_tensor *parts[3];
+    memcpy(shape, x->shape, sizeof shape);
+    if (start > 0) {
+        shape[axis] = start;
+        parts[n++] = nb_tape_tensor(tape, g->dtype, x->rank, shape);
+    }
+    parts[n++] = g;
+    if (stop < x->shape[axis]) {
+        shape[axis] = x->shape[axis] - stop;
+        parts[n++] = nb_tape_tensor(tape, g->dtype, x->rank, shape);
+    }
+    NB_VJP_INPUT(0, nb_concat(tape, n, parts, axis));
+    return NB_OK;
+}
+
 static const nb_op slice_op = {
     .name = "slice",
     .n_inputs = 1,
@@ -191,6 +226,7 @@ static const nb_op slice_op = {
     .forward = slice_forward,
     .backward = slice_backward,
     .overwrites_output = true,
+    .vjp = slice_vjp,
 };
 
 nb_tensor *nb_slice(nb_tape *tape, nb_tensor *x, int axis, int64_t start, int64_t stop)

@@ -53,9 +53,8 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
         }                                                                                    \
     } while (0)
 
-/* Define <name>_op with forward y = FWD(x) and backward dx += BWD(x, y, g). */
-#define NB_DEFINE_UNARY_OP(op_name, FWD, BWD)                                                   \
-    static nb_status op_name##_forward(nb_node *node)                                           \
+#define NB__UNARY_FORWARD_FN(op_name, FWD)                                                   \
+    static nb_status op_name##_forward(nb_node *node)                                        \
     {                                                                                        \
         const nb_tensor *in = node->inputs[0];                                               \
         nb_tensor *out = node->output;                                                       \
@@ -67,8 +66,15 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
         else                                                                                 \
             NB__UNARY_LOOP(double, FWD);                                                     \
         return NB_OK;                                                                        \
-    }                                                                                        \
-    static nb_status op_name##_backward(nb_node *node)                                          \
+    }
+
+/* Define <name>_op with forward y = FWD(x), backward dx += BWD(x, y, g) on
+ * elements, and vjp dx = VJP(x, y, g) written in ops on tensors (tape, the
+ * scalars c and d at hand): the same derivative twice, the second form
+ * differentiable again. */
+#define NB_DEFINE_UNARY_OP(op_name, FWD, BWD, VJP)                                           \
+    NB__UNARY_FORWARD_FN(op_name, FWD)                                                       \
+    static nb_status op_name##_backward(nb_node *node)                                       \
     {                                                                                        \
         const nb_tensor *in = node->inputs[0];                                               \
         const nb_tensor *out = node->output;                                                 \
@@ -84,14 +90,57 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
             NB__UNARY_GRAD_LOOP(double, BWD);                                                \
         return NB_OK;                                                                        \
     }                                                                                        \
-    static const nb_op op_name##_op = {                                                         \
-        .name = #op_name,                                                                       \
+    static nb_status op_name##_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,         \
+                                   nb_tensor *grad_in[])                                     \
+    {                                                                                        \
+        nb_tensor *x = node->inputs[0], *y = node->output;                                   \
+        nb_scalar_attrs attrs = node->attrs ? *NB_ATTRS(node, nb_scalar_attrs)               \
+                                            : (nb_scalar_attrs){0, 0};                       \
+        const double c = attrs.c, d = attrs.d;                                               \
+        (void)tape, (void)x, (void)y, (void)c, (void)d;                                      \
+        grad_in[0] = (VJP);                                                                  \
+        return grad_in[0] ? NB_OK : nb__vjp_failed();                                        \
+    }                                                                                        \
+    static const nb_op op_name##_op = {                                                      \
+        .name = #op_name,                                                                    \
         .n_inputs = 1,                                                                       \
         .infer = nb_infer_same_as_input,                                                     \
-        .forward = op_name##_forward,                                                           \
-        .backward = op_name##_backward,                                                         \
+        .forward = op_name##_forward,                                                        \
+        .backward = op_name##_backward,                                                      \
+        .overwrites_output = true,                                                           \
+        .vjp = op_name##_vjp,                                                                \
+    }
+
+/* Define <name>_op, a constant y = FWD(x) with no backward: masks and
+ * derivatives a vjp multiplies by, which are not differentiated (their
+ * results never require a gradient). */
+#define NB_DEFINE_MASK_OP(op_name, FWD)                                                      \
+    NB__UNARY_FORWARD_FN(op_name, FWD)                                                       \
+    static const nb_op op_name##_op = {                                                      \
+        .name = #op_name,                                                                    \
+        .n_inputs = 1,                                                                       \
+        .infer = nb_infer_same_as_input,                                                     \
+        .forward = op_name##_forward,                                                        \
         .overwrites_output = true,                                                           \
     }
+
+/* ---- vjps: backward as ops (nb_op.vjp) ----------------------------------- */
+
+/* The status for a vjp whose op returned NULL: the op's own error. */
+nb_status nb__vjp_failed(void);
+
+/* Set grad_in[i] = EXPR when input i requires a gradient (one line per
+ * input, as PyTorch's derivatives.yaml); return the error when it fails. */
+#define NB_VJP_INPUT(i, EXPR)                                                                \
+    do {                                                                                     \
+        if (node->inputs[i]->requires_grad && !(grad_in[i] = (EXPR)))                        \
+            return nb__vjp_failed();                                                         \
+    } while (0)
+
+/* g, of a shape `like` broadcasts to, summed back to like's shape: over the
+ * leading axes like lacks and, keeping them, the axes where like has 1. The
+ * vjp of every broadcasting op. */
+nb_tensor *nb__sum_to(nb_tape *tape, nb_tensor *g, const nb_tensor *like);
 
 /* Apply a unary op with optional scalar attributes. */
 nb_tensor *nb__apply_unary(nb_tape *tape, const nb_op *op, nb_tensor *x, double c, double d);

@@ -99,8 +99,38 @@ static nb_status reduce_backward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op sum_op = {"sum", 1, reduce_infer, reduce_forward, reduce_backward, true};
-static const nb_op mean_op = {"mean", 1, reduce_infer, reduce_forward, reduce_backward, true};
+/* ---- vjps: a reduced t (of the output's shape) spread back over x ------ */
+
+/* t with the reduced axes put back as 1s, then repeated to x's shape. */
+static nb_tensor *unreduce(nb_tape *tape, const nb_node *node, nb_tensor *t)
+{
+    const nb_tensor *x = node->inputs[0];
+    int axis = NB_ATTRS(node, reduce_attrs)->axis;
+    int64_t kept[NB_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        kept[d] = axis < 0 || d == axis ? 1 : x->shape[d];
+    return nb_broadcast_to(tape, nb_reshape(tape, t, x->rank, kept), x->rank, x->shape);
+}
+
+static double reduced_count(const nb_node *node)
+{
+    int64_t outer, n, inner;
+    reduce_dims(node, &outer, &n, &inner);
+    return (double)n;
+}
+
+/* dx = g repeated, divided by n for the mean */
+static nb_status reduce_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    double scale = NB_ATTRS(node, reduce_attrs)->mean ? 1 / reduced_count(node) : 1;
+    NB_VJP_INPUT(0, nb_scale(tape, unreduce(tape, node, g), scale));
+    return NB_OK;
+}
+
+static const nb_op sum_op = {"sum", 1, reduce_infer, reduce_forward, reduce_backward, true,
+                             reduce_vjp};
+static const nb_op mean_op = {"mean", 1, reduce_infer, reduce_forward, reduce_backward, true,
+                              reduce_vjp};
 
 /* ---- max, min, logsumexp and var along one axis, row by row -------------
  * Each reduced row (n elements, `inner` apart) is copied into doubles and
@@ -277,11 +307,54 @@ static nb_status logsumexp_backward(nb_node *node) { return rows_backward(node, 
 static nb_status var_forward(nb_node *node) { return rows_forward(node, row_var); }
 static nb_status var_backward(nb_node *node) { return rows_backward(node, var_grad); }
 
-static const nb_op max_op = {"max", 1, reduce_infer, max_forward, extreme_backward, true};
-static const nb_op min_op = {"min", 1, reduce_infer, min_forward, extreme_backward, true};
+/* 1/t at the t elements of each row equal to its max (or min), 0
+ * elsewhere: a constant, made with recording off. */
+static nb_tensor *extreme_share(nb_tape *tape, const nb_node *node)
+{
+    bool was = nb_tape_set_grad_enabled(tape, false);
+    int axis = NB_ATTRS(node, reduce_attrs)->axis;
+    nb_tensor *hit = nb_equal(tape, node->inputs[0], unreduce(tape, node, node->output));
+    nb_tensor *share = nb_div(tape, hit, nb_sum_axis(tape, hit, axis, true));
+    nb_tape_set_grad_enabled(tape, was);
+    return share;
+}
+
+/* dx = g repeated times each element's share of the extreme */
+static nb_status extreme_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, nb_mul(tape, unreduce(tape, node, g), extreme_share(tape, node)));
+    return NB_OK;
+}
+
+/* dx = g repeated times softmax(x) along the axis */
+static nb_status logsumexp_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                               nb_tensor *grad_in[])
+{
+    int axis = NB_ATTRS(node, reduce_attrs)->axis;
+    NB_VJP_INPUT(0, nb_mul(tape, unreduce(tape, node, g),
+                           nb_softmax_axis(tape, node->inputs[0], axis)));
+    return NB_OK;
+}
+
+/* dx = g repeated times 2 (x - mean(x)) / n: as a function of x, mean
+ * included, so that it differentiates again */
+static nb_status var_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    nb_tensor *x = node->inputs[0];
+    int axis = NB_ATTRS(node, reduce_attrs)->axis;
+    nb_tensor *centred = nb_sub(tape, x, nb_mean_axis(tape, x, axis, true));
+    NB_VJP_INPUT(0, nb_mul(tape, unreduce(tape, node, g),
+                           nb_scale(tape, centred, 2 / reduced_count(node))));
+    return NB_OK;
+}
+
+static const nb_op max_op = {"max", 1, reduce_infer, max_forward, extreme_backward, true,
+                             extreme_vjp};
+static const nb_op min_op = {"min", 1, reduce_infer, min_forward, extreme_backward, true,
+                             extreme_vjp};
 static const nb_op logsumexp_op = {"logsumexp", 1, reduce_infer, logsumexp_forward,
-                                   logsumexp_backward, true};
-static const nb_op var_op = {"var", 1, reduce_infer, var_forward, var_backward, true};
+                                   logsumexp_backward, true, logsumexp_vjp};
+static const nb_op var_op = {"var", 1, reduce_infer, var_forward, var_backward, true, var_vjp};
 
 /* ---- public functions ----------------------------------------------------- */
 

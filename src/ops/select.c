@@ -102,7 +102,18 @@ static nb_status where_backward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op where_op = {"where", 3, where_infer, where_forward, where_backward, true};
+/* The same in ops: a gets g where cond picked it, b the rest, each summed
+ * back to its shape; zero is a constant scalar that broadcasts. */
+static nb_status where_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    nb_tensor *cond = node->inputs[WHERE_COND], *zero = nb_tape_tensor(tape, g->dtype, 0, NULL);
+    NB_VJP_INPUT(WHERE_A, nb__sum_to(tape, nb_where(tape, cond, g, zero), node->inputs[WHERE_A]));
+    NB_VJP_INPUT(WHERE_B, nb__sum_to(tape, nb_where(tape, cond, zero, g), node->inputs[WHERE_B]));
+    return NB_OK;
+}
+
+static const nb_op where_op = {"where", 3, where_infer, where_forward, where_backward, true,
+                               where_vjp};
 
 nb_tensor *nb_where(nb_tape *tape, nb_tensor *cond, nb_tensor *a, nb_tensor *b)
 {
@@ -196,8 +207,17 @@ static nb_status broadcast_to_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx = g summed over the repeated axes */
+static nb_status broadcast_to_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                                  nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, nb__sum_to(tape, g, node->inputs[0]));
+    return NB_OK;
+}
+
 static const nb_op broadcast_to_op = {"broadcast_to", 1, broadcast_to_infer,
-                                      broadcast_to_forward, broadcast_to_backward, true};
+                                      broadcast_to_forward, broadcast_to_backward, true,
+                                      broadcast_to_vjp};
 
 nb_tensor *nb_broadcast_to(nb_tape *tape, nb_tensor *x, int rank, const int64_t *shape)
 {

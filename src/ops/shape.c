@@ -70,8 +70,16 @@ static nb_status reshape_backward(nb_node *node)
     return NB_OK;
 }
 
+/* dx = g in x's shape */
+static nb_status reshape_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    const nb_tensor *x = node->inputs[0];
+    NB_VJP_INPUT(0, nb_reshape(tape, g, x->rank, x->shape));
+    return NB_OK;
+}
+
 static const nb_op reshape_op = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward,
-                                 true};
+                                 true, reshape_vjp};
 
 nb_tensor *nb_reshape(nb_tape *tape, nb_tensor *x, int rank, const int64_t *shape)
 {

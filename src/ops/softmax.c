@@ -87,6 +87,34 @@ static nb_status softmax_grad(nb_node *node, bool log_space)
 static nb_status softmax_backward(nb_node *node) { return softmax_grad(node, false); }
 static nb_status log_softmax_backward(nb_node *node) { return softmax_grad(node, true); }
 
+/* The same derivatives in ops, along `axis`:
+ * softmax: dx = y (g - sum(g y)); log-softmax: dx = g - exp(y) sum(g) */
+static nb_tensor *softmax_vjp_along(nb_tape *tape, const nb_node *node, nb_tensor *g, int axis)
+{
+    nb_tensor *y = node->output;
+    return nb_mul(tape, y, nb_sub(tape, g, nb_sum_axis(tape, nb_mul(tape, g, y), axis, true)));
+}
+
+static nb_tensor *log_softmax_vjp_along(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                                        int axis)
+{
+    nb_tensor *softmax = nb_exp(tape, node->output);
+    return nb_sub(tape, g, nb_mul(tape, softmax, nb_sum_axis(tape, g, axis, true)));
+}
+
+static nb_status softmax_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, softmax_vjp_along(tape, node, g, -1));
+    return NB_OK;
+}
+
+static nb_status log_softmax_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                                 nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, log_softmax_vjp_along(tape, node, g, -1));
+    return NB_OK;
+}
+
 static const nb_op softmax_op = {
     .name = "softmax",
     .n_inputs = 1,
@@ -94,6 +122,7 @@ static const nb_op softmax_op = {
     .forward = softmax_forward,
     .backward = softmax_backward,
     .overwrites_output = true,
+    .vjp = softmax_vjp,
 };
 
 static const nb_op log_softmax_op = {
@@ -103,6 +132,7 @@ static const nb_op log_softmax_op = {
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,
     .overwrites_output = true,
+    .vjp = log_softmax_vjp,
 };
 
 nb_tensor *nb_softmax(nb_tape *tape, nb_tensor *x)
@@ -210,6 +240,20 @@ static nb_status softmax_lines_grad(nb_node *node, bool log_space)
 static nb_status softmax_axis_backward(nb_node *node) { return softmax_lines_grad(node, false); }
 static nb_status log_softmax_axis_backward(nb_node *node) { return softmax_lines_grad(node, true); }
 
+static nb_status softmax_axis_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                                  nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, softmax_vjp_along(tape, node, g, NB_ATTRS(node, softmax_axis_attrs)->axis));
+    return NB_OK;
+}
+
+static nb_status log_softmax_axis_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,
+                                      nb_tensor *grad_in[])
+{
+    NB_VJP_INPUT(0, log_softmax_vjp_along(tape, node, g, NB_ATTRS(node, softmax_axis_attrs)->axis));
+    return NB_OK;
+}
+
 static const nb_op softmax_axis_op = {
     .name = "softmax_axis",
     .n_inputs = 1,
@@ -217,6 +261,7 @@ static const nb_op softmax_axis_op = {
     .forward = softmax_axis_forward,
     .backward = softmax_axis_backward,
     .overwrites_output = true,
+    .vjp = softmax_axis_vjp,
 };
 
 static const nb_op log_softmax_axis_op = {
@@ -226,6 +271,7 @@ static const nb_op log_softmax_axis_op = {
     .forward = log_softmax_axis_forward,
     .backward = log_softmax_axis_backward,
     .overwrites_output = true,
+    .vjp = log_softmax_axis_vjp,
 };
 
 /* Check the axis (negative counts from the end); the last axis takes the

@@ -126,7 +126,110 @@ static nb_status take_backward(nb_node *node)
     return NB_OK;
 }
 
-static const nb_op take_op = {"take", 2, take_infer, take_forward, take_backward, true};
+/* ---- scatter_add: take's backward as an op, so that it differentiates ----
+ * y = zeros of x's shape with y[o, at[j], i] += g[o, j, i]. Its own
+ * derivative is take again: dg[o, j, i] = dy[o, at[j], i]. Internal: only
+ * take's vjp applies it, with indices take has checked. */
+
+typedef struct scatter_attrs {
+    take_attrs take; /* first, so that read_indices reads the axis */
+    int64_t n;       /* the size of x's axis */
+} scatter_attrs;
+
+/* g (the first input) as [outer, m, inner]; the output as [outer, n, inner]. */
+static take_dims scatter_dims(const nb_node *node)
+{
+    const nb_tensor *g = node->inputs[0], *indices = node->inputs[1];
+    const scatter_attrs *a = NB_ATTRS(node, scatter_attrs);
+    take_dims d = {1, a->n, 1, indices->size};
+    for (int k = 0; k < a->take.axis; k++)
+        d.outer *= g->shape[k];
+    for (int k = a->take.axis + indices->rank; k < g->rank; k++)
+        d.inner *= g->shape[k];
+    return d;
+}
+
+static nb_status scatter_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                               int64_t shape[NB_MAX_RANK])
+{
+    const nb_tensor *g = node->inputs[0], *indices = node->inputs[1];
+    const scatter_attrs *a = NB_ATTRS(node, scatter_attrs);
+    *dtype = g->dtype;
+    *rank = 0;
+    for (int k = 0; k < a->take.axis; k++)
+        shape[(*rank)++] = g->shape[k];
+    shape[(*rank)++] = a->n;
+    for (int k = a->take.axis + indices->rank; k < g->rank; k++)
+        shape[(*rank)++] = g->shape[k];
+    return NB_OK;
+}
+
+static nb_status scatter_forward(nb_node *node)
+{
+    take_dims d = scatter_dims(node);
+    int64_t *at = nb_node_scratch(node, (size_t)d.m * sizeof *at);
+    if (!at)
+        return nb_error(NB_ERR_NOMEM, "nb_take: out of memory for %" PRId64 " indices", d.m);
+    nb_status s = read_indices(node, d.n, at);
+    if (s != NB_OK)
+        return s;
+    node->saved = at;
+    const nb_tensor *g = node->inputs[0];
+    void *y = node->output->data;
+    for (int64_t o = 0; o < d.outer; o++)
+        for (int64_t j = 0; j < d.m; j++)
+            for (int64_t i = 0; i < d.inner; i++) {
+                int64_t from = (o * d.m + j) * d.inner + i, to = (o * d.n + at[j]) * d.inner + i;
+                if (g->dtype == NB_F32)
+                    ((float *)y)[to] += ((const float *)g->data)[from];
+                else
+                    ((double *)y)[to] += ((const double *)g->data)[from];
+            }
+    return NB_OK;
+}
+
+/* dg[o, j, i] += dy[o, at[j], i]: a gather */
+static nb_status scatter_backward(nb_node *node)
+{
+    void *dg = nb_node_input_grad(node, 0);
+    if (!dg)
+        return node->inputs[0]->requires_grad ? NB_ERR_NOMEM : NB_OK;
+    take_dims d = scatter_dims(node);
+    const int64_t *at = node->saved;
+    const void *dy = node->output->grad;
+    for (int64_t o = 0; o < d.outer; o++)
+        for (int64_t j = 0; j < d.m; j++)
+            for (int64_t i = 0; i < d.inner; i++) {
+                int64_t to = (o * d.m + j) * d.inner + i, from = (o * d.n + at[j]) * d.inner + i;
+                if (node->output->dtype == NB_F32)
+                    ((float *)dg)[to] += ((const float *)dy)[from];
+                else
+                    ((double *)dg)[to] += ((const double *)dy)[from];
+            }
+    return NB_OK;
+}
+
+static nb_status scatter_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    int axis = NB_ATTRS(node, scatter_attrs)->take.axis;
+    NB_VJP_INPUT(0, nb_take(tape, g, node->inputs[1], axis));
+    return NB_OK;
+}
+
+static const nb_op scatter_add_op = {"scatter_add", 2, scatter_infer, scatter_forward,
+                                     scatter_backward, false, scatter_vjp};
+
+/* dx = g scattered back into zeros of x's shape, adding at repeated indices */
+static nb_status take_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    const take_attrs *a = NB_ATTRS(node, take_attrs);
+    scatter_attrs attrs = {*a, node->inputs[0]->shape[a->axis]};
+    NB_VJP_INPUT(0, nb_op_apply(tape, &scatter_add_op, 2, (nb_tensor *[]){g, node->inputs[1]},
+                                &attrs, sizeof attrs));
+    return NB_OK;
+}
+
+static const nb_op take_op = {"take", 2, take_infer, take_forward, take_backward, true, take_vjp};
 
 nb_tensor *nb_take(nb_tape *tape, nb_tensor *x, nb_tensor *indices, int axis)
 {
