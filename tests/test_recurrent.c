@@ -276,6 +276,33 @@ START_TEST(gru_gradients_check_over_four_steps)
 }
 END_TEST
 
+/* Every op a cell records has a vjp, so the unrolled steps differentiate
+ * twice too (nb_gradgradcheck: Hessian-vector products through time). */
+START_TEST(cells_second_derivatives_check)
+{
+    make_fn makers[] = {nb_simple_rnn_with, nb_lstm_with, nb_gru_with};
+    for (int m = 0; m < 3; m++) {
+        nb_layer *layer = built(makers[m](&(nb_recurrent_options){.units = 2,
+                                                                  .return_sequences = true}),
+                                3, 2, 20 + (uint64_t)m);
+        randomize_weights(layer, 30 + (uint64_t)m);
+        nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(1, 3, 2), -1, 1, 40);
+        nb_tensor *inputs[NB_LAYER_MAX_PARAMS + 1] = {x};
+        for (int k = 0; k < layer->n_params; k++)
+            inputs[k + 1] = layer->params[k];
+        nb_gradcheck_report report;
+        ck_assert_msg(nb_gradgradcheck(layer_fn, layer->n_params + 1, inputs, layer, NULL,
+                                       &report) == NB_OK,
+                      "%s", nb_last_error());
+        if (!report.passed)
+            nb_gradcheck_print(&report, stderr);
+        ck_assert_msg(report.passed, "%s: second derivatives wrong", layer->cls->type);
+        nb_tensor_free(x);
+        nb_layer_free(layer);
+    }
+}
+END_TEST
+
 /* ---- RepeatVector ------------------------------------------------------------ */
 
 START_TEST(repeat_vector_repeats_and_sums_the_gradients)
@@ -506,6 +533,7 @@ static Suite *recurrent_suite(void)
     tcase_add_test(tc, simple_rnn_gradients_check_over_four_steps);
     tcase_add_test(tc, lstm_gradients_check_over_four_steps);
     tcase_add_test(tc, gru_gradients_check_over_four_steps);
+    tcase_add_test(tc, cells_second_derivatives_check);
     tcase_add_test(tc, repeat_vector_repeats_and_sums_the_gradients);
     tcase_add_test(tc, summary_shows_keras_shapes_and_counts);
     tcase_add_test(tc, recurrent_layers_save_and_load_with_their_config);
