@@ -100,7 +100,8 @@ static void name_layer(const nb_model *model, nb_layer *layer)
     char base[24];
     size_t n = 0;
     for (const char *c = layer->cls->type; *c && n + 2 < sizeof base; c++) {
-        if (isupper((unsigned char)*c) && n > 0)
+        /* conv2d, max_pooling2d: a capital after a digit starts no word */
+        if (isupper((unsigned char)*c) && n > 0 && islower((unsigned char)c[-1]))
             base[n++] = '_';
         base[n++] = (char)tolower((unsigned char)*c);
     }

@@ -29,9 +29,7 @@ nb_status nb__window_check_attrs(const nb_window_attrs *a)
     return s;
 }
 
-/* Keras's rule for one axis: SAME keeps ceil(in / stride) outputs and puts
- * half the padding (rounded down) before the input. */
-static bool window_axis(nb_padding padding, int64_t in, int64_t k_eff, int64_t stride,
+bool nb__window_axis(nb_padding padding, int64_t in, int64_t k_eff, int64_t stride,
                         int64_t *out, int64_t *pad_before)
 {
     if (padding == NB_PADDING_SAME) {
@@ -54,8 +52,8 @@ nb_status nb__window_of(const nb_window_attrs *a, const nb_tensor *x, int64_t kh
                      .kh = kh, .kw = kw, .sh = a->strides[0], .sw = a->strides[1],
                      .dh = a->dilation[0], .dw = a->dilation[1]};
     int64_t eh = g->dh * (kh - 1) + 1, ew = g->dw * (kw - 1) + 1;
-    bool fits = window_axis(a->padding, g->h, eh, g->sh, &g->oh, &g->pad_top);
-    fits = window_axis(a->padding, g->w, ew, g->sw, &g->ow, &g->pad_left) && fits;
+    bool fits = nb__window_axis(a->padding, g->h, eh, g->sh, &g->oh, &g->pad_top);
+    fits = nb__window_axis(a->padding, g->w, ew, g->sw, &g->ow, &g->pad_left) && fits;
     if (fits)
         return NB_OK;
     if (image)

@@ -25,6 +25,13 @@ typedef struct nb_window {
     int64_t pad_top, pad_left;
 } nb_window;
 
+/* Keras's rule for one axis of `in` positions and a (dilated) window of
+ * k_eff: SAME keeps ceil(in / stride) outputs and puts half the padding,
+ * rounded down, before the input; VALID keeps whole windows. False when
+ * with VALID the window is longer than the input (then *out is 0). */
+bool nb__window_axis(nb_padding padding, int64_t in, int64_t k_eff, int64_t stride,
+                     int64_t *out, int64_t *pad_before);
+
 /* Check the attrs' numbers (strides, dilations, window sizes at least 1). */
 nb_status nb__window_check_attrs(const nb_window_attrs *a);
 
