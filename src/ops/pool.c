@@ -55,15 +55,9 @@ static void window_span(const nb_window *g, int64_t oy, int64_t ox, int64_t *y0,
     *x1 = left + g->kw < g->w ? left + g->kw : g->w;
 }
 
-typedef struct pool_job {
-    const nb_node *node;
-    const nb_window *g;
-    int64_t *argmax; /* max: per output element, the flat index into x it came from */
-} pool_job;
-
 /* Loop over the output windows of images [i0, i1): BODY sees y0..x1, the
- * window's span, and `o`, the flat index of the window's first channel in
- * the output. */
+ * window's span, `o`, the flat index of the window's first channel in the
+ * output, and `base`, that of the image's first element in x. */
 #define FOR_EACH_WINDOW(BODY)                                                                \
     for (int64_t i = i0; i < i1; i++)                                                        \
         for (int64_t oy = 0; oy < g->oh; oy++)                                               \
@@ -75,27 +69,56 @@ typedef struct pool_job {
                 BODY                                                                         \
             }
 
+typedef struct pool_job {
+    const nb_node *node;
+    const nb_window *g;
+    void *dx; /* backward: accumulated into; NULL in forward */
+} pool_job;
+
 /* ---- max ------------------------------------------------------------------ */
 
-/* A strict > keeps the first largest element (row-major in the window). */
+/* A branch-free running maximum over the window's pixels, channels in the
+ * inner loop (contiguous in NHWC), so it vectorises; which element won is
+ * found again in backward rather than stored. */
 #define MAX_POOL_FORWARD(T)                                                                  \
     do {                                                                                     \
-        const T *x = j->node->inputs[0]->data;                                               \
-        T *y = j->node->output->data;                                                        \
+        const T *restrict x = j->node->inputs[0]->data;                                      \
+        T *restrict y = j->node->output->data;                                               \
         FOR_EACH_WINDOW({                                                                    \
-            for (int64_t ch = 0; ch < g->c; ch++) {                                          \
-                y[o + ch] = (T)-INFINITY;                                                    \
-                j->argmax[o + ch] = base + (y0 * g->w + x0) * g->c + ch;                     \
-            }                                                                                \
+            T *restrict yo = y + o;                                                          \
+            for (int64_t ch = 0; ch < g->c; ch++)                                            \
+                yo[ch] = (T)-INFINITY;                                                       \
             for (int64_t iy = y0; iy < y1; iy++)                                             \
                 for (int64_t ix = x0; ix < x1; ix++) {                                       \
-                    int64_t at = base + (iy * g->w + ix) * g->c;                             \
+                    const T *restrict xa = x + base + (iy * g->w + ix) * g->c;               \
                     for (int64_t ch = 0; ch < g->c; ch++)                                    \
-                        if (x[at + ch] > y[o + ch]) {                                        \
-                            y[o + ch] = x[at + ch];                                          \
-                            j->argmax[o + ch] = at + ch;                                     \
-                        }                                                                    \
+                        yo[ch] = xa[ch] > yo[ch] ? xa[ch] : yo[ch];                          \
                 }                                                                            \
+        })                                                                                   \
+    } while (0)
+
+/* d/dx max = 1 at the element chosen, 0 elsewhere: the first element of the
+ * window (row-major) equal to the maximum, so ties go to the first, as in
+ * PyTorch and TensorFlow. */
+#define MAX_POOL_BACKWARD(T)                                                                 \
+    do {                                                                                     \
+        const T *x = j->node->inputs[0]->data, *y = j->node->output->data;                   \
+        const T *gy = j->node->output->grad;                                                 \
+        T *dx = j->dx;                                                                       \
+        FOR_EACH_WINDOW({                                                                    \
+            for (int64_t ch = 0; ch < g->c; ch++) {                                          \
+                int64_t at = base + (y0 * g->w + x0) * g->c + ch; /* all -inf: the first */  \
+                for (int64_t iy = y0; iy < y1; iy++)                                         \
+                    for (int64_t ix = x0; ix < x1; ix++) {                                   \
+                        int64_t k = base + (iy * g->w + ix) * g->c + ch;                     \
+                        if (x[k] == y[o + ch]) {                                             \
+                            at = k;                                                          \
+                            goto found_##T;                                                  \
+                        }                                                                    \
+                    }                                                                        \
+            found_##T:                                                                       \
+                dx[at] += gy[o + ch];                                                        \
+            }                                                                                \
         })                                                                                   \
     } while (0)
 
@@ -103,7 +126,12 @@ static void max_pool_images(void *ctx, int64_t i0, int64_t i1)
 {
     const pool_job *j = ctx;
     const nb_window *g = j->g;
-    if (j->node->output->dtype == NB_F64)
+    bool f64 = j->node->output->dtype == NB_F64;
+    if (j->dx && f64)
+        MAX_POOL_BACKWARD(double);
+    else if (j->dx)
+        MAX_POOL_BACKWARD(float);
+    else if (f64)
         MAX_POOL_FORWARD(double);
     else
         MAX_POOL_FORWARD(float);
@@ -112,36 +140,21 @@ static void max_pool_images(void *ctx, int64_t i0, int64_t i1)
 static nb_status max_pool_forward(nb_node *node)
 {
     nb_window g = pool_geometry(node);
-    int64_t *argmax = nb_node_scratch(node, (size_t)node->output->size * sizeof *argmax);
-    if (!argmax)
-        return NB_ERR_NOMEM;
-    pool_job job = {.node = node, .g = &g, .argmax = argmax};
+    pool_job job = {.node = node, .g = &g};
     nb__parallel_for(g.n, 1, 1, max_pool_images, &job);
-    node->saved = argmax;
     return NB_OK;
 }
 
-/* d/dx max = 1 at the element chosen (the first largest), 0 elsewhere. One
- * thread: windows that overlap (stride < pool) add into the same dx. */
-#define MAX_POOL_BACKWARD(T)                                                                 \
-    do {                                                                                     \
-        const T *g = y->grad;                                                                \
-        T *d = dx;                                                                           \
-        for (int64_t i = 0; i < y->size; i++)                                                \
-            d[argmax[i]] += g[i];                                                            \
-    } while (0)
-
+/* Images are independent, so the split across threads never adds into the
+ * same dx (windows that overlap, stride < pool, are of one image). */
 static nb_status max_pool_backward(nb_node *node)
 {
-    const nb_tensor *y = node->output;
     void *dx = nb_node_input_grad(node, 0);
     if (!dx)
         return node->inputs[0]->requires_grad ? NB_ERR_NOMEM : NB_OK;
-    const int64_t *argmax = node->saved;
-    if (y->dtype == NB_F64)
-        MAX_POOL_BACKWARD(double);
-    else
-        MAX_POOL_BACKWARD(float);
+    nb_window g = pool_geometry(node);
+    pool_job job = {.node = node, .g = &g, .dx = dx};
+    nb__parallel_for(g.n, 1, 1, max_pool_images, &job);
     return NB_OK;
 }
 
@@ -170,15 +183,9 @@ static nb_status max_pool_backward(nb_node *node)
         })                                                                                   \
     } while (0)
 
-typedef struct avg_job {
-    const nb_node *node;
-    const nb_window *g;
-    void *dx; /* NULL: forward */
-} avg_job;
-
 static void avg_pool_images(void *ctx, int64_t i0, int64_t i1)
 {
-    const avg_job *j = ctx;
+    const pool_job *j = ctx;
     const nb_window *g = j->g;
     if (j->node->output->dtype == NB_F64)
         AVG_POOL(double);
@@ -189,7 +196,7 @@ static void avg_pool_images(void *ctx, int64_t i0, int64_t i1)
 static nb_status avg_pool_forward(nb_node *node)
 {
     nb_window g = pool_geometry(node);
-    avg_job job = {.node = node, .g = &g};
+    pool_job job = {.node = node, .g = &g};
     nb__parallel_for(g.n, 1, 1, avg_pool_images, &job);
     return NB_OK;
 }
@@ -202,7 +209,7 @@ static nb_status avg_pool_backward(nb_node *node)
     if (!dx)
         return node->inputs[0]->requires_grad ? NB_ERR_NOMEM : NB_OK;
     nb_window g = pool_geometry(node);
-    avg_job job = {.node = node, .g = &g, .dx = dx};
+    pool_job job = {.node = node, .g = &g, .dx = dx};
     nb__parallel_for(g.n, 1, 1, avg_pool_images, &job);
     return NB_OK;
 }
