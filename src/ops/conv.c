@@ -102,44 +102,50 @@ typedef struct conv_job {
     void *dx;          /* col2im: accumulated into */
 } conv_job;
 
-/* The kw taps of one kernel row at input row iy: one copy when they are
- * adjacent and all inside the image (the common case), else tap by tap. */
-static void im2col_taps(const nb_window *g, size_t elem, const char *x_row, int64_t ix0,
-                        char *dst)
-{
-    size_t pixel = (size_t)g->c * elem;
-    if (g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w) {
-        memcpy(dst, x_row + (size_t)ix0 * pixel, (size_t)g->kw * pixel);
-        return;
-    }
-    for (int64_t kx = 0; kx < g->kw; kx++, dst += pixel) {
-        int64_t ix = ix0 + kx * g->dw;
-        if (ix >= 0 && ix < g->w)
-            memcpy(dst, x_row + (size_t)ix * pixel, pixel);
-        else
-            memset(dst, 0, pixel);
-    }
-}
+/* col's rows for images [i0, i1): for each output pixel and kernel row,
+ * the kw taps of c channels, adjacent in x when the dilation is 1 (then one
+ * plain loop over kw * c elements; memcpy's call costs more than copying
+ * conv1's 3 floats), else tap by tap; zeros where the window is over the
+ * padding. */
+#define IM2COL(T)                                                                            \
+    do {                                                                                     \
+        const int64_t tap_row = g->kw * g->c;                                                \
+        T *restrict dst = (T *)j->col + i0 * g->oh * g->ow * g->kh * tap_row;                \
+        for (int64_t i = i0; i < i1; i++)                                                    \
+            for (int64_t oy = 0; oy < g->oh; oy++)                                           \
+                for (int64_t ox = 0; ox < g->ow; ox++)                                       \
+                    for (int64_t ky = 0; ky < g->kh; ky++, dst += tap_row) {                 \
+                        int64_t iy = oy * g->sh - g->pad_top + ky * g->dh;                   \
+                        int64_t ix0 = ox * g->sw - g->pad_left;                              \
+                        if (iy < 0 || iy >= g->h) {                                          \
+                            for (int64_t e = 0; e < tap_row; e++)                            \
+                                dst[e] = 0;                                                  \
+                            continue;                                                        \
+                        }                                                                    \
+                        const T *restrict row = (const T *)j->x + (i * g->h + iy) * g->w * g->c; \
+                        if (g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w) {          \
+                            const T *restrict src = row + ix0 * g->c;                        \
+                            for (int64_t e = 0; e < tap_row; e++)                            \
+                                dst[e] = src[e];                                             \
+                        } else {                                                             \
+                            for (int64_t kx = 0; kx < g->kw; kx++) {                         \
+                                int64_t ix = ix0 + kx * g->dw;                               \
+                                bool inside = ix >= 0 && ix < g->w;                          \
+                                for (int64_t ch = 0; ch < g->c; ch++)                        \
+                                    dst[kx * g->c + ch] = inside ? row[ix * g->c + ch] : 0;  \
+                            }                                                                \
+                        }                                                                    \
+                    }                                                                        \
+    } while (0)
 
-/* col's rows for images [i0, i1) */
 static void im2col_images(void *ctx, int64_t i0, int64_t i1)
 {
     const conv_job *j = ctx;
     const nb_window *g = j->g;
-    size_t pixel = (size_t)g->c * j->elem, tap_row = (size_t)g->kw * pixel;
-    char *dst = (char *)j->col + (size_t)(i0 * g->oh * g->ow) * tap_row * (size_t)g->kh;
-    for (int64_t i = i0; i < i1; i++)
-        for (int64_t oy = 0; oy < g->oh; oy++)
-            for (int64_t ox = 0; ox < g->ow; ox++)
-                for (int64_t ky = 0; ky < g->kh; ky++, dst += tap_row) {
-                    int64_t iy = oy * g->sh - g->pad_top + ky * g->dh;
-                    if (iy < 0 || iy >= g->h) {
-                        memset(dst, 0, tap_row);
-                        continue;
-                    }
-                    const char *x_row = (const char *)j->x + (size_t)((i * g->h + iy) * g->w) * pixel;
-                    im2col_taps(g, j->elem, x_row, ox * g->sw - g->pad_left, dst);
-                }
+    if (j->f64)
+        IM2COL(double);
+    else
+        IM2COL(float);
 }
 
 /* dx += col2im(dcol): each tap's gradient goes back to the input pixel it

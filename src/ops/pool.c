@@ -99,25 +99,30 @@ typedef struct pool_job {
 
 /* d/dx max = 1 at the element chosen, 0 elsewhere: the first element of the
  * window (row-major) equal to the maximum, so ties go to the first, as in
- * PyTorch and TensorFlow. */
+ * PyTorch and TensorFlow. Branch-free too: `left` holds each channel's
+ * gradient until its first match takes it. Channels go in chunks of
+ * POOL_CHUNK to keep `left` on the stack. */
+#define POOL_CHUNK 64
 #define MAX_POOL_BACKWARD(T)                                                                 \
     do {                                                                                     \
-        const T *x = j->node->inputs[0]->data, *y = j->node->output->data;                   \
-        const T *gy = j->node->output->grad;                                                 \
-        T *dx = j->dx;                                                                       \
+        const T *restrict x = j->node->inputs[0]->data, *restrict y = j->node->output->data; \
+        const T *restrict gy = j->node->output->grad;                                        \
+        T *restrict dx = j->dx;                                                              \
         FOR_EACH_WINDOW({                                                                    \
-            for (int64_t ch = 0; ch < g->c; ch++) {                                          \
-                int64_t at = base + (y0 * g->w + x0) * g->c + ch; /* all -inf: the first */  \
+            for (int64_t c0 = 0; c0 < g->c; c0 += POOL_CHUNK) {                              \
+                int64_t n = g->c - c0 < POOL_CHUNK ? g->c - c0 : POOL_CHUNK;                 \
+                T left[POOL_CHUNK];                                                          \
+                for (int64_t k = 0; k < n; k++)                                              \
+                    left[k] = gy[o + c0 + k];                                                \
                 for (int64_t iy = y0; iy < y1; iy++)                                         \
                     for (int64_t ix = x0; ix < x1; ix++) {                                   \
-                        int64_t k = base + (iy * g->w + ix) * g->c + ch;                     \
-                        if (x[k] == y[o + ch]) {                                             \
-                            at = k;                                                          \
-                            goto found_##T;                                                  \
+                        int64_t at = base + (iy * g->w + ix) * g->c + c0;                    \
+                        for (int64_t k = 0; k < n; k++) {                                    \
+                            bool hit = x[at + k] == y[o + c0 + k];                           \
+                            dx[at + k] += hit ? left[k] : (T)0;                              \
+                            left[k] = hit ? (T)0 : left[k];                                  \
                         }                                                                    \
                     }                                                                        \
-            found_##T:                                                                       \
-                dx[at] += gy[o + ch];                                                        \
             }                                                                                \
         })                                                                                   \
     } while (0)
