@@ -99,8 +99,9 @@ typedef struct pool_job {
 
 /* d/dx max = 1 at the element chosen, 0 elsewhere: the first element of the
  * window (row-major) equal to the maximum, so ties go to the first, as in
- * PyTorch and TensorFlow. Branch-free too: `left` holds each channel's
- * gradient until its first match takes it. Channels go in chunks of
+ * PyTorch and TensorFlow. Branch-free too (so it vectorises): `left` holds
+ * each channel's gradient until its first match takes it, by multiplying
+ * with the comparison's 1 or 0. Channels go in chunks of
  * POOL_CHUNK to keep `left` on the stack. */
 #define POOL_CHUNK 64
 #define MAX_POOL_BACKWARD(T)                                                                 \
@@ -118,9 +119,9 @@ typedef struct pool_job {
                     for (int64_t ix = x0; ix < x1; ix++) {                                   \
                         int64_t at = base + (iy * g->w + ix) * g->c + c0;                    \
                         for (int64_t k = 0; k < n; k++) {                                    \
-                            bool hit = x[at + k] == y[o + c0 + k];                           \
-                            dx[at + k] += hit ? left[k] : (T)0;                              \
-                            left[k] = hit ? (T)0 : left[k];                                  \
+                            T given = (T)(x[at + k] == y[o + c0 + k]) * left[k];             \
+                            dx[at + k] += given;                                             \
+                            left[k] -= given;                                                \
                         }                                                                    \
                     }                                                                        \
             }                                                                                \
