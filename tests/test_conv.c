@@ -106,6 +106,25 @@ START_TEST(conv1d_is_conv2d_of_height_1)
 }
 END_TEST
 
+START_TEST(conv_bias_adds_the_bias_to_every_pixel)
+{
+    for (int d = 0; d < 2; d++) {
+        nb_tensor *b = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(1), 0.5);
+        nb_tensor *y = nb_test_keep(nb_conv2d_bias(NULL, image_1_to_9(dtypes[d]),
+                                                   kernel_1_to_4(dtypes[d]), b,
+                                                   (nb_conv2d_options){0}));
+        nb_test_assert_shape("conv2d_bias", y, 4, (int64_t[]){1, 2, 2, 1});
+        nb_test_assert_close("conv2d_bias", y, false, (double[]){37.5, 47.5, 67.5, 77.5}, 4);
+        nb_tensor *x = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(1, 3, 1), 1, 2, 4);
+        nb_tensor *k = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2, 1, 2), 1, 0, -1, 1);
+        nb_tensor *b2 = NB_TEST_TENSOR(dtypes[d], NB_SHAPE(2), 10, 20);
+        y = nb_test_keep(nb_conv1d_bias(NULL, x, k, b2, 1, NB_PADDING_VALID));
+        /* filter 0: x[i] - x[i+1], filter 1: x[i+1] */
+        nb_test_assert_close("conv1d_bias", y, false, (double[]){9, 22, 8, 24}, 4);
+    }
+}
+END_TEST
+
 static nb_tensor *conv_relu_pool(nb_tape *tape, nb_tensor *x, nb_tensor *k)
 {
     nb_tensor *y = nb_relu(tape, nb_conv2d(tape, x, k, 1, NB_PADDING_SAME));
@@ -206,6 +225,39 @@ START_TEST(conv1d_grads_match_finite_differences)
 }
 END_TEST
 
+static nb_tensor *conv_bias_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const conv_case *cc = user;
+    nb_conv2d_options o = {{cc->strides[0], cc->strides[1]}, {cc->dilation[0], cc->dilation[1]},
+                           cc->padding};
+    return nb_conv2d_bias(tape, in[0], in[1], in[2], o);
+}
+
+static nb_tensor *conv1d_bias_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    (void)user;
+    return nb_conv1d_bias(tape, in[0], in[1], in[2], 2, NB_PADDING_SAME);
+}
+
+START_TEST(conv_bias_grads_match_finite_differences)
+{
+    for (int i = 0; i < N_GRAD_CASES; i += 3) {
+        const conv_case *cc = &grad_cases[i];
+        nb_tensor *x = nb_test_keep(nb_test_uniform_param(
+            NB_F64, NB_SHAPE(cc->n, cc->h, cc->w, cc->c), -1, 1, (uint64_t)(70 + i)));
+        nb_tensor *k = nb_test_keep(nb_test_uniform_param(
+            NB_F64, NB_SHAPE(cc->kh, cc->kw, cc->c, cc->f), -1, 1, (uint64_t)(90 + i)));
+        nb_tensor *b = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(cc->f), -1, 1, 7));
+        ck_assert_gradcheck(conv_bias_of, 3, ((nb_tensor *[]){x, k, b}), (void *)cc);
+        nb_test_free_kept();
+    }
+    nb_tensor *x = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(1, 5, 2), -1, 1, 1));
+    nb_tensor *k = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(3, 2, 3), -1, 1, 2));
+    nb_tensor *b = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(3), -1, 1, 3));
+    ck_assert_gradcheck(conv1d_bias_of, 3, ((nb_tensor *[]){x, k, b}), NULL);
+}
+END_TEST
+
 START_TEST(conv2d_grad_adds_to_gradients_from_other_uses)
 {
     /* loss = sum(conv(x, k)) + sum(x): dx = (sum of the taps covering each
@@ -221,12 +273,14 @@ START_TEST(conv2d_grad_adds_to_gradients_from_other_uses)
 }
 END_TEST
 
-/* conv -> relu -> pool -> mean, forward and backward, on a reset tape */
-static void conv_step(nb_tape *tape, nb_tensor *x, nb_tensor *k)
+/* conv + bias -> relu -> pools -> conv -> mean, forward and backward, on a
+ * reset tape */
+static void conv_step(nb_tape *tape, nb_tensor *x, nb_tensor *k, nb_tensor *b)
 {
     nb_tape_reset(tape);
     nb_tensor_zero_grad(k);
-    nb_tensor *y = nb_relu(tape, nb_conv2d(tape, x, k, 1, NB_PADDING_VALID));
+    nb_tensor_zero_grad(b);
+    nb_tensor *y = nb_relu(tape, nb_conv2d_bias(tape, x, k, b, (nb_conv2d_options){0}));
     nb_tensor *p = nb_avg_pool2d(tape, nb_max_pool2d(tape, y, 2, 2, NB_PADDING_SAME), 2, 1,
                                  NB_PADDING_SAME);
     ck_assert_int_eq(nb_backward(nb_mean(tape, nb_conv2d(tape, p, k, 2, NB_PADDING_SAME))),
@@ -237,12 +291,13 @@ START_TEST(a_training_step_allocates_nothing_once_warm)
 {
     nb_tensor *x = nb_test_keep(nb_test_uniform(NB_F32, NB_SHAPE(4, 9, 9, 3), -1, 1, 1));
     nb_tensor *k = nb_test_keep(nb_test_uniform_param(NB_F32, NB_SHAPE(3, 3, 3, 3), -1, 1, 2));
+    nb_tensor *b = nb_test_keep(nb_test_uniform_param(NB_F32, NB_SHAPE(3), -1, 1, 3));
     nb_tape *tape = nb_tape_new();
-    conv_step(tape, x, k);
-    conv_step(tape, x, k);
+    conv_step(tape, x, k, b);
+    conv_step(tape, x, k, b);
     nb_test_count_allocations();
     for (int i = 0; i < 3; i++)
-        conv_step(tape, x, k);
+        conv_step(tape, x, k, b);
     nb_set_allocator(NULL);
     ck_assert_msg(nb_test_allocations == 0, "%ld allocations in 3 warm steps: expected none",
                   nb_test_allocations);
@@ -323,6 +378,26 @@ START_TEST(bad_strides_dilations_and_paddings_are_errors)
 }
 END_TEST
 
+START_TEST(a_bias_that_is_not_one_per_filter_is_an_error)
+{
+    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
+    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2, 1, 4)));
+    nb_tensor *b = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 4)));
+    ck_assert_ptr_null(nb_conv2d_bias(NULL, x, k, b, (nb_conv2d_options){0}));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
+    ck_assert_error_contains("nb_conv2d_bias: bias is [1, 4], kernel is [2, 2, 1, 4]: expected "
+                             "bias [4]");
+    nb_tensor *s = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 1)));
+    nb_tensor *k1 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 1, 2)));
+    nb_tensor *b3 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3)));
+    ck_assert_ptr_null(nb_conv1d_bias(NULL, s, k1, b3, 1, NB_PADDING_VALID));
+    ck_assert_error_contains("nb_conv1d_bias: bias is [3], kernel is [2, 1, 2]: expected bias [2]");
+    nb_tensor *b64 = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4)));
+    ck_assert_ptr_null(nb_conv2d_bias(NULL, x, k, b64, (nb_conv2d_options){0}));
+    ck_assert_error_contains("nb_conv2d_bias: input 2 is f64 but input 0 is f32");
+}
+END_TEST
+
 START_TEST(conv2d_of_different_dtypes_or_null_is_an_error)
 {
     nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
@@ -348,6 +423,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, conv2d_mixes_channels_like_a_matrix_product);
     tcase_add_test(tc, conv2d_dilation_spaces_the_taps);
     tcase_add_test(tc, conv1d_is_conv2d_of_height_1);
+    tcase_add_test(tc, conv_bias_adds_the_bias_to_every_pixel);
     tcase_add_test(tc, conv2d_without_a_tape_gives_the_values_of_a_taped_run);
     tcase_add_test(tc, conv2d_in_f32_is_close_to_f64);
     suite_add_tcase(s, tc);
@@ -356,6 +432,7 @@ static Suite *conv_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conv2d_grads_match_finite_differences);
     tcase_add_test(tc, conv1d_grads_match_finite_differences);
+    tcase_add_test(tc, conv_bias_grads_match_finite_differences);
     tcase_add_test(tc, conv2d_grad_adds_to_gradients_from_other_uses);
     tcase_add_test(tc, a_training_step_allocates_nothing_once_warm);
     suite_add_tcase(s, tc);
@@ -365,6 +442,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, conv2d_channel_mismatch_is_an_error_naming_both_shapes);
     tcase_add_test(tc, a_kernel_larger_than_the_input_is_an_error_with_valid_only);
     tcase_add_test(tc, bad_strides_dilations_and_paddings_are_errors);
+    tcase_add_test(tc, a_bias_that_is_not_one_per_filter_is_an_error);
     tcase_add_test(tc, conv2d_of_different_dtypes_or_null_is_an_error);
     suite_add_tcase(s, tc);
     return s;

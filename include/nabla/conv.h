@@ -47,10 +47,20 @@ nb_tensor *nb_conv2d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
  * a dilation below 1. */
 nb_tensor *nb_conv2d_with(nb_tape *tape, nb_tensor *x, nb_tensor *kernel,
                           nb_conv2d_options options);
+/* nb_conv2d_with plus a bias [filters] added to every output pixel, inside
+ * the product (the GEMM starts from the bias), as Conv2D uses it: one op
+ * instead of a convolution and a broadcasting add. Gradients flow to x,
+ * the kernel and the bias. Errors as nb_conv2d_with, and a bias that is
+ * not [filters]. */
+nb_tensor *nb_conv2d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          nb_conv2d_options options);
 /* 1-D convolution: x [n, steps, c] with kernel [k, c, f] gives
  * [n, out_steps, f]. Errors as nb_conv2d (ranks 3). */
 nb_tensor *nb_conv1d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
                      nb_padding padding);
+/* nb_conv1d plus a bias [filters], as nb_conv2d_bias. */
+nb_tensor *nb_conv1d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          int stride, nb_padding padding);
 
 /* Max pooling: x [n, h, w, c] -> [n, out_h, out_w, c], the largest value of
  * each pool x pool window, per channel. With SAME the padded positions are

@@ -1,6 +1,7 @@
 /* Conv2D and Conv1D: y = activation(conv(x, kernel) + bias), composed of
- * nb_conv2d (or nb_conv1d), a broadcasting nb_add of the bias over the
- * channels axis and the activation op; the gradients come from theirs. */
+ * nb_conv2d_bias (or nb_conv1d_bias; the bias added inside the product,
+ * which measured faster than a broadcasting nb_add after it) and the
+ * activation op; the gradients come from theirs. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -127,16 +128,15 @@ static nb_tensor *conv_forward(nb_layer *self, nb_tape *tape, nb_tensor *x, bool
     (void)training, (void)rng;
     const conv_state *s = self->state;
     const nb_conv_options *o = &s->options;
-    nb_tensor *y;
+    nb_tensor *y, *kernel = self->params[KERNEL], *bias = self->params[BIAS];
+    nb_conv2d_options geometry = {{o->strides[0], o->strides[1]},
+                                  {o->dilation_rate[0], o->dilation_rate[1]}, o->padding};
     if (s->spatial == 2)
-        y = nb_conv2d_with(tape, x, self->params[KERNEL],
-                           (nb_conv2d_options){{o->strides[0], o->strides[1]},
-                                               {o->dilation_rate[0], o->dilation_rate[1]},
-                                               o->padding});
+        y = o->no_bias ? nb_conv2d_with(tape, x, kernel, geometry)
+                       : nb_conv2d_bias(tape, x, kernel, bias, geometry);
     else
-        y = nb_conv1d(tape, x, self->params[KERNEL], o->strides[0], o->padding);
-    if (!o->no_bias)
-        y = nb_add(tape, y, self->params[BIAS]); /* [filters] broadcasts over the pixels */
+        y = o->no_bias ? nb_conv1d(tape, x, kernel, o->strides[0], o->padding)
+                       : nb_conv1d_bias(tape, x, kernel, bias, o->strides[0], o->padding);
     return nb_activate(tape, y, o->activation);
 }
 

@@ -64,6 +64,17 @@ static nb_status conv_window(const nb_node *node, nb_window *g, int64_t *filters
     return nb__window_of(a, x, kh, kw, what, g);
 }
 
+static nb_status require_bias(const nb_window_attrs *a, const nb_tensor *bias,
+                              const nb_tensor *kernel, int64_t filters)
+{
+    if (bias->rank == 1 && bias->shape[0] == filters)
+        return NB_OK;
+    char sb[NB_SHAPE_BUF], sk[NB_SHAPE_BUF];
+    return nb_error(NB_ERR_SHAPE, "%s_bias: bias is %s, kernel is %s: expected bias [%" PRId64 "]",
+                    a->fn, nb_shape_str(bias, sb, sizeof sb), nb_shape_str(kernel, sk, sizeof sk),
+                    filters);
+}
+
 static nb_status conv_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                             int64_t shape[NB_MAX_RANK])
 {
@@ -79,6 +90,8 @@ static nb_status conv_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     int64_t filters;
     if (s == NB_OK)
         s = conv_window(node, &g, &filters);
+    if (s == NB_OK && node->n_inputs == 3)
+        s = require_bias(a, node->inputs[2], node->inputs[1], filters);
     if (s != NB_OK)
         return s;
     /* cblas takes int dimensions */
@@ -207,7 +220,27 @@ static void gemm(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, co
         nb__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
 }
 
-/* y = col K */
+/* Every row of y [rows, f] starts as the bias, so the product adds to it. */
+#define FILL_ROWS(T)                                                                         \
+    do {                                                                                     \
+        const T *b = node->inputs[2]->data;                                                  \
+        T *y = node->output->data;                                                           \
+        for (int64_t r = 0; r < rows; r++)                                                   \
+            for (int64_t k = 0; k < f; k++)                                                  \
+                y[r * f + k] = b[k];                                                         \
+    } while (0)
+
+/* d/dbias: the sum of dy over the rows (every pixel of every image) */
+#define SUM_ROWS(T)                                                                          \
+    do {                                                                                     \
+        const T *gy = y->grad;                                                               \
+        T *d = db;                                                                           \
+        for (int64_t r = 0; r < rows; r++)                                                   \
+            for (int64_t k = 0; k < f; k++)                                                  \
+                d[k] += gy[r * f + k];                                                       \
+    } while (0)
+
+/* y = col K (+ bias: the product starts from the bias rows, beta = 1) */
 static nb_status conv_forward(nb_node *node)
 {
     const nb_tensor *x = node->inputs[0], *k = node->inputs[1];
@@ -226,12 +259,19 @@ static nb_status conv_forward(nb_node *node)
         nb__parallel_for(g.n, 1, 1, im2col_images, &job);
     }
     node->saved = col;
-    gemm(f64, false, false, rows, f, taps, col, taps, k->data, f, 0.0, node->output->data, f);
+    bool bias = node->n_inputs == 3;
+    if (bias && f64)
+        FILL_ROWS(double);
+    else if (bias)
+        FILL_ROWS(float);
+    gemm(f64, false, false, rows, f, taps, col, taps, k->data, f, bias ? 1.0 : 0.0,
+         node->output->data, f);
     return NB_OK;
 }
 
-/* With y = col K: dK += col^T dy, dcol = dy K^T, and dx += col2im(dcol),
- * the adjoint of the copy im2col made. */
+/* With y = col K (+ bias): dK += col^T dy, dbias += the sum of dy's rows,
+ * dcol = dy K^T, and dx += col2im(dcol), the adjoint of the copy im2col
+ * made. */
 static nb_status conv_backward(nb_node *node)
 {
     const nb_tensor *x = node->inputs[0], *k = node->inputs[1], *y = node->output;
@@ -244,6 +284,13 @@ static nb_status conv_backward(nb_node *node)
     bool f64 = x->dtype == NB_F64;
     if (dk)
         gemm(f64, true, false, taps, f, rows, node->saved, taps, y->grad, f, 1.0, dk, f);
+    void *db = node->n_inputs == 3 ? nb_node_input_grad(node, 2) : NULL;
+    if (node->n_inputs == 3 && node->inputs[2]->requires_grad && !db)
+        return NB_ERR_NOMEM;
+    if (db && f64)
+        SUM_ROWS(double);
+    else if (db)
+        SUM_ROWS(float);
     if (!dx)
         return NB_OK;
     if (x_is_col(&g)) {
@@ -278,16 +325,47 @@ static const nb_op conv1d_op = {
     .overwrites_output = true,
 };
 
+static const nb_op conv2d_bias_op = {
+    .name = "conv2d_bias",
+    .n_inputs = 3,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true, /* every row is filled with the bias first */
+};
+
+static const nb_op conv1d_bias_op = {
+    .name = "conv1d_bias",
+    .n_inputs = 3,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true,
+};
+
 static int or_one(int v) { return v == 0 ? 1 : v; }
+
+static nb_window_attrs conv2d_attrs(nb_conv2d_options options)
+{
+    return (nb_window_attrs){
+        .fn = "nb_conv2d", .spatial = 2, .window = {1, 1},
+        .strides = {or_one(options.strides[0]), or_one(options.strides[1])},
+        .dilation = {or_one(options.dilation[0]), or_one(options.dilation[1])},
+        .padding = options.padding};
+}
 
 nb_tensor *nb_conv2d_with(nb_tape *tape, nb_tensor *x, nb_tensor *kernel,
                           nb_conv2d_options options)
 {
-    nb_window_attrs a = {.fn = "nb_conv2d", .spatial = 2, .window = {1, 1},
-                         .strides = {or_one(options.strides[0]), or_one(options.strides[1])},
-                         .dilation = {or_one(options.dilation[0]), or_one(options.dilation[1])},
-                         .padding = options.padding};
+    nb_window_attrs a = conv2d_attrs(options);
     return nb_op_apply(tape, &conv2d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv2d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          nb_conv2d_options options)
+{
+    nb_window_attrs a = conv2d_attrs(options);
+    return nb_op_apply(tape, &conv2d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
 }
 
 nb_tensor *nb_conv2d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
@@ -304,4 +382,12 @@ nb_tensor *nb_conv1d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
     nb_window_attrs a = {.fn = "nb_conv1d", .spatial = 1, .window = {1, 1},
                          .strides = {1, stride}, .dilation = {1, 1}, .padding = padding};
     return nb_op_apply(tape, &conv1d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv1d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          int stride, nb_padding padding)
+{
+    nb_window_attrs a = {.fn = "nb_conv1d", .spatial = 1, .window = {1, 1},
+                         .strides = {1, stride}, .dilation = {1, 1}, .padding = padding};
+    return nb_op_apply(tape, &conv1d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
 }
