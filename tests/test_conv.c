@@ -125,10 +125,17 @@ START_TEST(conv_bias_adds_the_bias_to_every_pixel)
 }
 END_TEST
 
+/* conv, relu, max pool; without a tape the intermediates are the caller's */
 static nb_tensor *conv_relu_pool(nb_tape *tape, nb_tensor *x, nb_tensor *k)
 {
-    nb_tensor *y = nb_relu(tape, nb_conv2d(tape, x, k, 1, NB_PADDING_SAME));
-    return nb_max_pool2d(tape, y, 2, 2, NB_PADDING_VALID);
+    nb_tensor *c = nb_conv2d(tape, x, k, 1, NB_PADDING_SAME);
+    nb_tensor *y = nb_relu(tape, c);
+    nb_tensor *p = nb_max_pool2d(tape, y, 2, 2, NB_PADDING_VALID);
+    if (!tape) {
+        nb_tensor_free(c);
+        nb_tensor_free(y);
+    }
+    return p;
 }
 
 START_TEST(conv2d_without_a_tape_gives_the_values_of_a_taped_run)
