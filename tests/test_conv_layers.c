@@ -36,7 +36,8 @@ static char *summary_of(const nb_model *model)
     return text;
 }
 
-#define ck_assert_has(text, line) ck_assert_msg(strstr((text), (line)) != NULL, "no \"%s\" in\n%s", (line), (text))
+#define ck_assert_has(text, line)                                                            \
+    ck_assert_msg(strstr((text), (line)) != NULL, "no \"%s\" in\n%s", (line), (text))
 
 START_TEST(the_mnist_convnet_summary_shows_keras_shapes_and_counts)
 {
@@ -90,8 +91,8 @@ START_TEST(conv_layers_compute_the_op_plus_bias_then_the_activation)
     nb_tensor_fill(conv->params[1], 0.25);
     nb_tensor *x = nb_test_keep(nb_test_uniform(NB_F64, NB_SHAPE(2, 4, 5, 3), -1, 1, 3));
     nb_tensor *y = nb_test_keep(nb_layer_forward(conv, NULL, x, false, &rng));
-    nb_tensor *z = nb_test_keep(nb_conv2d_with(NULL, x, conv->params[0],
-                                               (nb_conv2d_options){{1, 2}, {1, 1}, NB_PADDING_SAME}));
+    nb_conv2d_options geometry = {{1, 2}, {1, 1}, NB_PADDING_SAME};
+    nb_tensor *z = nb_test_keep(nb_conv2d_with(NULL, x, conv->params[0], geometry));
     nb_test_assert_shape("y", y, 4, (int64_t[]){2, 4, 3, 2});
     for (int64_t i = 0; i < y->size; i++)
         ck_assert_double_eq_tol(nb_tensor_get(y, i), fmax(nb_tensor_get(z, i) + 0.25, 0), 1e-12);

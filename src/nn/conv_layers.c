@@ -297,9 +297,13 @@ static nb_layer *conv_from_config(const cJSON *json, const char *type, int spati
         nb__int_list_from_config(json, type, "dilation_rate", spatial, o.dilation_rate) != NB_OK ||
         nb__padding_from_config(json, type, &o.padding) != NB_OK)
         return NULL;
-    if ((activation && nb_activation_from_name(cJSON_GetStringValue(activation), &o.activation) != NB_OK) ||
-        (kernel_init && nb_initializer_from_name(cJSON_GetStringValue(kernel_init), &o.kernel_initializer) != NB_OK) ||
-        (bias_init && nb_initializer_from_name(cJSON_GetStringValue(bias_init), &o.bias_initializer) != NB_OK))
+    /* absent names keep the defaults */
+    const char *act = cJSON_GetStringValue(activation);
+    const char *k_init = cJSON_GetStringValue(kernel_init);
+    const char *b_init = cJSON_GetStringValue(bias_init);
+    if ((activation && nb_activation_from_name(act, &o.activation) != NB_OK) ||
+        (kernel_init && nb_initializer_from_name(k_init, &o.kernel_initializer) != NB_OK) ||
+        (bias_init && nb_initializer_from_name(b_init, &o.bias_initializer) != NB_OK))
         return NULL;
     return spatial == 2 ? nb_conv2d_layer_with(&o) : nb_conv1d_layer_with(&o);
 }

@@ -253,8 +253,8 @@ static nb_status conv_forward(nb_node *node)
         size_t elem = nb_dtype_size(x->dtype);
         col = nb_node_scratch(node, (size_t)(rows * taps) * elem);
         if (!col)
-            return nb_error(NB_ERR_NOMEM, "%s: out of memory for im2col (%" PRId64 " x %" PRId64 ")",
-                            NB_ATTRS(node, nb_window_attrs)->fn, rows, taps);
+            return nb_error(NB_ERR_NOMEM, "%s: out of memory for im2col (%" PRId64 " x %" PRId64
+                            ")", NB_ATTRS(node, nb_window_attrs)->fn, rows, taps);
         conv_job job = {.g = &g, .f64 = f64, .x = x->data, .col = col};
         nb__parallel_for(g.n, 1, 1, im2col_images, &job);
     }
