@@ -197,6 +197,27 @@ START_TEST(pool_grads_match_finite_differences)
 }
 END_TEST
 
+static nb_tensor *pool1d_of(nb_tape *tape, nb_tensor *const in[], void *user)
+{
+    const int *kind_stride_padding = user; /* kind 0: average, 1: max, 2: global */
+    if (kind_stride_padding[0] == 2)
+        return nb_global_avg_pool1d(tape, in[0]);
+    pool_fn f = kind_stride_padding[0] == 1 ? nb_max_pool1d : nb_avg_pool1d;
+    return f(tape, in[0], 3, kind_stride_padding[1], (nb_padding)kind_stride_padding[2]);
+}
+
+START_TEST(pool1d_grads_match_finite_differences)
+{
+    nb_tensor *x = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(2, 7, 3), -1, 1, 40));
+    for (int kind = 0; kind < 3; kind++)
+        for (int stride = 1; stride <= 2; stride++)
+            for (int padding = 0; padding < 2; padding++) {
+                int args[] = {kind, stride, padding};
+                ck_assert_gradcheck(pool1d_of, 1, (nb_tensor *[]){x}, args);
+            }
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------- */
 
 START_TEST(bad_pool_sizes_and_strides_are_errors)
@@ -269,6 +290,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, max_pool_grad_goes_to_the_first_of_tied_maxima);
     tcase_add_test(tc, overlapping_max_windows_add_their_gradients);
     tcase_add_test(tc, pool_grads_match_finite_differences);
+    tcase_add_test(tc, pool1d_grads_match_finite_differences);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");
     tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
