@@ -6,9 +6,10 @@
  * [kh * kw * c, f] has its rows in the same order, so the convolution is one
  * product, y = col K, and the NHWC output [n, out_h, out_w, f] is that
  * product's [n * out_h * out_w, f] as it stands. The GEMM is the same
- * (cblas, split across nabla's threads) as nb_matmul's; with it the MNIST
- * convnet trains faster than PyTorch's oneDNN convolutions
- * (docs/performance.md, "The convnet"). A direct loop nest was not tried.
+ * (cblas, split across nabla's threads) as nb_matmul's. oneDNN's NHWC
+ * convolutions measured faster than this on their own (bench/conv_ops.c;
+ * docs/performance.md, "The convnet"): the next step, not taken yet. A
+ * direct loop nest was not tried.
  *
  * col lives on the tape as the node's scratch (forward keeps it for the
  * kernel's gradient), so a training step reuses the same memory each time
