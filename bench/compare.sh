@@ -29,6 +29,11 @@
 #                      time is scaled to 48,000 samples (and its accuracy is
 #                      that of the shorter training)
 #   BATCHES ["32 128"]  THREADS ["1 2"]
+#   CNN [1]            also the Keras MNIST convnet (nabla_bench --model cnn
+#                      against bench/torch_cnn.py) at batch CNN_BATCH [128]
+#                      on THREADS, CNN_SAMPLES [54000] images an epoch,
+#                      CNN_EPOCHS [2] nabla and TORCH_CNN_EPOCHS [1] PyTorch
+#                      epochs per run; CNN=0 leaves it out
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -48,6 +53,11 @@ torch_epochs=${TORCH_EPOCHS:-1}
 torch_samples=${TORCH_SAMPLES:-48000}
 batches=${BATCHES:-32 128}
 threads=${THREADS:-1 2}
+cnn=${CNN:-1}
+cnn_batch=${CNN_BATCH:-128}
+cnn_samples=${CNN_SAMPLES:-54000}
+cnn_epochs=${CNN_EPOCHS:-2}
+torch_cnn_epochs=${TORCH_CNN_EPOCHS:-1}
 python=/usr/bin/python3 # Debian's, which sees python3-torch (not a pyenv one)
 
 if [[ ! -d "$build" ]]; then
@@ -113,6 +123,15 @@ for ((r = 1; r <= rounds; r++)); do
             fi
         done
     done
+    if [[ $cnn == 1 ]]; then
+        for t in $threads; do
+            run "$out/cnn_nabla.t$t.r$r" "$build/bench/nabla_bench" --model cnn --data "$data" \
+                --batch "$cnn_batch" --threads "$t" --epochs "$cnn_epochs" --samples "$cnn_samples"
+            run "$out/cnn_torch.t$t.r$r" "$python" bench/torch_cnn.py --data "$data" \
+                --batch "$cnn_batch" --threads "$t" --epochs "$torch_cnn_epochs" \
+                --samples "$cnn_samples"
+        done
+    fi
     echo "round $r of $rounds done, load:$(uptime | sed 's/.*load average:/ /')"
 done
 first_b=${batches%% *}
@@ -229,5 +248,40 @@ if [[ $threads == *" "* ]]; then
                 "$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$t")" | spread)"
         done
     done
+fi
+# the convnet: the same table's first columns, with both GFLOP/s (the same
+# FLOP count for both, nabla_bench's: 14,256,384 per sample) against the
+# core's peak that nabla_floor measured
+if [[ $cnn == 1 ]]; then
+    peak=$(rounds_of peak_gflops "$out/floor.b${first_b}" 2>/dev/null | median)
+    echo
+    echo "the Keras MNIST convnet, batch $cnn_batch, $cnn_samples images an epoch (medians over" \
+        "$rounds round(s)); the core's measured peak: ${peak:--} GFLOP/s"
+    crow='%-8s %-9s %-9s %-20s %-10s %-10s %-14s %s\n'
+    # shellcheck disable=SC2059
+    printf "$crow" threads nabla_s torch_s "ratio (low to high)" nabla_acc torch_acc \
+        "nabla_GFLOP/s" "torch_GFLOP/s"
+    for t in $threads; do
+        n_all=$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$t")
+        t_all=$(rounds_of "median epoch_seconds" "$out/cnn_torch.t$t")
+        t_s=$(median <<<"$t_all")
+        t_gflops=-
+        if [[ $t_s != - ]]; then
+            t_gflops=$(awk -v s="$t_s" -v n="$cnn_samples" 'BEGIN { printf "%.2f", 14256384 * n / s / 1e9 }')
+        fi
+        # shellcheck disable=SC2059
+        printf "$crow" "$t" "$(median <<<"$n_all")" "$t_s" "$(ratios "$t_all" "$n_all" | spread)" \
+            "$(shown "test accuracy" "$out/cnn_nabla.t$t.r1")" \
+            "$(shown "test accuracy" "$out/cnn_torch.t$t.r1")" \
+            "$(rounds_of gflops "$out/cnn_nabla.t$t" | median)" "$t_gflops"
+    done
+    if [[ $threads == *" "* ]]; then
+        base=$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$first_t")
+        for t in $threads; do
+            [[ $t == "$first_t" ]] && continue
+            echo "  nabla's convnet, epoch time with $first_t thread(s) / with $t: $(ratios "$base" \
+                "$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$t")" | spread)"
+        done
+    fi
 fi
 echo "load at end:$(uptime | sed 's/.*load average:/ /')"

@@ -1,8 +1,9 @@
 /* nabla_bench: time the reference MNIST MLP (784-H-64-10, Adam, categorical
- * cross-entropy, accuracy) through nabla's public API.
+ * cross-entropy, accuracy) through nabla's public API; with --model cnn the
+ * Keras MNIST convnet of examples/mnist_cnn.c instead.
  *
- * Usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]
- *                    [--hidden N] [--samples N] [--seed N] [--mpi]
+ * Usage: nabla_bench [--model mlp|cnn] [--data DIR] [--batch N] [--threads N]
+ *                    [--epochs N] [--hidden N] [--samples N] [--seed N] [--mpi]
  *
  * An epoch is the first --samples training images (default 48,000: the 80%
  * that validation_split 0.2 leaves), shuffled, with no validation pass, so
@@ -21,7 +22,14 @@
  *   backward dW = x^T dY for each layer:     sum_l d(l-1) d(l)
  *   backward dX = dY W^T for layers 2 and 3: sum_{l>=2} d(l-1) d(l)
  * i.e. 2 (3 sum_l d(l-1) d(l) - d0 d1) = 454,400 for H = 128. Elementwise
- * work (bias, relu, softmax, loss, Adam) is not counted. */
+ * work (bias, relu, softmax, loss, Adam) is not counted.
+ *
+ * The convnet (--model cnn; an epoch is by default the 54,000 images that
+ * validation_split 0.1 leaves) counts its products the same way, in
+ * multiply-adds per sample: conv1 26*26 pixels x 9 taps x 32 filters
+ * (forward and kernel gradient; its input needs none), conv2 11*11 x 288 x
+ * 64 and the Dense 1600 x 10 (forward, kernel gradient, input gradient):
+ * 2 (2 * 194,688 + 3 * 2,230,272 + 3 * 16,000) = 14,256,384 FLOP. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,7 @@
 #include "options.h"
 
 typedef struct options {
+    bool cnn; /* --model cnn */
     const char *data_dir;
     long batch, threads, epochs, hidden, samples, seed;
     bool mpi; /* train across the processes of mpirun */
@@ -39,15 +48,16 @@ typedef struct options {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: nabla_bench [--data DIR] [--batch N] [--threads N] [--epochs N]\n"
-                 "                   [--hidden N] [--samples N] [--seed N] [--mpi]\n"
-                 "defaults: batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples, seed 0;\n"
+    fprintf(out, "usage: nabla_bench [--model mlp|cnn] [--data DIR] [--batch N] [--threads N]\n"
+                 "                   [--epochs N] [--hidden N] [--samples N] [--seed N] [--mpi]\n"
+                 "defaults: the MLP, batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples,\n"
+                 "seed 0; --model cnn: the convnet, batch 128, 54000 samples;\n"
                  "--mpi: train across the processes of mpirun, batch being the global batch\n");
 }
 
 static bool parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, 32, 1, 3, 128, 48000, 0, false};
+    *o = (options){false, NULL, 0, 1, 3, 128, 0, 0, false}; /* batch, samples: per model */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -58,6 +68,9 @@ static bool parse_args(int argc, char **argv, options *o)
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
+        } else if (ok && strcmp(arg, "--model") == 0) {
+            o->cnn = strcmp(value, "cnn") == 0;
+            ok = o->cnn || strcmp(value, "mlp") == 0;
         } else if (ok && strcmp(arg, "--data") == 0)
             o->data_dir = value;
         else if (ok && strcmp(arg, "--batch") == 0)
@@ -82,18 +95,39 @@ static bool parse_args(int argc, char **argv, options *o)
         }
         i++;
     }
+    if (o->batch == 0)
+        o->batch = o->cnn ? 128 : 32;
+    if (o->samples == 0)
+        o->samples = o->cnn ? 54000 : 48000;
     return true;
 }
 
-static nb_model *build_model(long hidden, uint64_t seed)
+/* The convnet of examples/mnist_cnn.c */
+static void add_cnn_layers(nb_model *model)
+{
+    nb_model_set_input_shape(model, NB_SHAPE(28, 28, 1));
+    nb_model_add(model, nb_conv2d_layer(32, 3, 1, NB_PADDING_VALID, NB_RELU));
+    nb_model_add(model, nb_max_pooling2d(2, 0, NB_PADDING_VALID));
+    nb_model_add(model, nb_conv2d_layer(64, 3, 1, NB_PADDING_VALID, NB_RELU));
+    nb_model_add(model, nb_max_pooling2d(2, 0, NB_PADDING_VALID));
+    nb_model_add(model, nb_flatten_layer());
+    nb_model_add(model, nb_dropout(0.5));
+    nb_model_add(model, nb_dense(10, NB_SOFTMAX));
+}
+
+static nb_model *build_model(const options *o)
 {
     nb_model *model = nb_sequential();
-    nb_model_set_seed(model, seed);
-    nb_model_set_input_shape(model, NB_SHAPE(28, 28));
-    nb_model_add(model, nb_flatten_layer());
-    nb_model_add(model, nb_dense(hidden, NB_RELU));
-    nb_model_add(model, nb_dense(64, NB_RELU));
-    nb_model_add(model, nb_dense(10, NB_SOFTMAX));
+    nb_model_set_seed(model, (uint64_t)o->seed);
+    if (o->cnn) {
+        add_cnn_layers(model);
+    } else {
+        nb_model_set_input_shape(model, NB_SHAPE(28, 28));
+        nb_model_add(model, nb_flatten_layer());
+        nb_model_add(model, nb_dense(o->hidden, NB_RELU));
+        nb_model_add(model, nb_dense(64, NB_RELU));
+        nb_model_add(model, nb_dense(10, NB_SOFTMAX));
+    }
     if (nb_model_compile(model, &(nb_compile_options){.optimizer = nb_adam_default(),
                                                       .loss = "categorical_crossentropy",
                                                       .metrics = {"accuracy"}}) != NB_OK) {
@@ -130,13 +164,21 @@ int main(int argc, char **argv)
     nb_tensor *x = nb_slice_rows(data.train_images, 0, n);
     nb_tensor *y = labels ? nb_slice_rows(labels, 0, n) : NULL;
     nb_tensor *y_test = nb_to_categorical(data.test_labels, 10, NB_F32);
-    nb_model *model = build_model(o.hidden, (uint64_t)o.seed);
+    if (o.cnn && x) { /* [n, 28, 28] -> [n, 28, 28, 1] */
+        nb_tensor *nhwc = nb_reshape(NULL, x, NB_SHAPE(n, 28, 28, 1));
+        nb_tensor *test = nb_reshape(NULL, data.test_images, NB_SHAPE(-1, 28, 28, 1));
+        nb_tensor_free(x);
+        nb_tensor_free(data.test_images);
+        x = nhwc;
+        data.test_images = test;
+    }
+    nb_model *model = build_model(&o);
     if (!x || !y || !y_test || !model || nb_model_set_comm(model, world) != NB_OK)
         return fail("preparing the model and data");
 
-    printf("nabla_bench: %s; batch %ld, threads %ld, hidden %ld, %lld samples per epoch, "
-           "%d process%s\n", nb_build_info(), o.batch, o.threads, o.hidden, (long long)n,
-           nb_comm_size(world), nb_comm_size(world) > 1 ? "es" : "");
+    printf("nabla_bench: %s; model %s, batch %ld, threads %ld, hidden %ld, %lld samples per "
+           "epoch, %d process%s\n", nb_build_info(), o.cnn ? "cnn" : "mlp", o.batch, o.threads,
+           o.hidden, (long long)n, nb_comm_size(world), nb_comm_size(world) > 1 ? "es" : "");
     nb_fit_options fit = nb_fit_defaults();
     fit.epochs = 1;
     fit.batch_size = o.batch;
@@ -165,6 +207,8 @@ int main(int argc, char **argv)
     double h = (double)o.hidden;
     double macs = 784 * h + h * 64 + 64 * 10;
     double flops_per_sample = 2.0 * (3.0 * macs - 784 * h);
+    if (o.cnn)
+        flops_per_sample = 2.0 * (2 * 194688.0 + 3 * 2230272.0 + 3 * 16000.0);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     printf("median epoch_seconds: %.4f (min %.4f, median cpu_seconds %.4f)\n", median,

@@ -16,7 +16,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = os.path.join(ROOT, "include", "nabla")
-ORDER = ["tensor.h", "ops.h", "movement.h", "indexing.h", "tape.h", "grad.h", "op.h", "trace.h",
+ORDER = ["tensor.h", "ops.h", "movement.h", "indexing.h", "conv.h", "tape.h", "grad.h", "op.h",
+         "trace.h",
          "gradcheck.h", "layer.h", "model.h", "loss.h", "metric.h", "optim.h", "data.h", "io.h",
          "model_io.h",
          "viz.h", "distributed.h", "rng.h", "error.h", "alloc.h", "backend.h"]

@@ -309,12 +309,14 @@ END_TEST
 
 START_TEST(unknown_type_is_an_error_listing_the_known_ones)
 {
-    ck_assert_ptr_null(nb_layer_find_class("Conv2D"));
+    ck_assert_ptr_null(nb_layer_find_class("Conv3D"));
     ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("unknown layer type 'Conv2D': expected Dense, Activation, Flatten, "
+    ck_assert_error_contains("unknown layer type 'Conv3D': expected Dense, Activation, Flatten, "
                              "Dropout, Reshape, Permute, Embedding, LayerNormalization, "
-                             "BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector, Bidirectional or a "
-                             "class given to "
+                             "BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector, "
+                             "Bidirectional, Conv2D, Conv1D, MaxPooling2D, "
+                             "AveragePooling2D, GlobalAveragePooling2D, MaxPooling1D, "
+                             "AveragePooling1D, GlobalAveragePooling1D or a class given to "
                              "nb_layer_register_class");
     ck_assert_ptr_null(nb_layer_find_class(NULL));
     ck_assert_error_contains("'(null)'");

@@ -600,7 +600,7 @@ static void metadata_not_string(parts *p)
 static void unknown_layer_type(parts *p)
 {
     cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(p->arch, "layers"), 0),
-                              "type", cJSON_CreateString("Conv2D"));
+                              "type", cJSON_CreateString("Conv3D"));
 }
 static void no_layers(parts *p)
 {
@@ -735,7 +735,7 @@ static const bad_file bad_files[] = {
     {"metadata value not a string", metadata_not_string, NULL, 0,
      "__metadata__ entry 'epochs' is not a string"},
     {"unknown layer type", unknown_layer_type, NULL, 0,
-     "layer 0 ('dense'): nb_layer_find_class: unknown layer type 'Conv2D'"},
+     "layer 0 ('dense'): nb_layer_find_class: unknown layer type 'Conv3D'"},
     {"no layers", no_layers, NULL, 0, "\"layers\" is missing or empty"},
     {"bad layer config", bad_dense_config, NULL, 0, "layer 0 ('dense'): Dense config: \"units\""},
     {"tensor missing", tensor_missing, NULL, 0, "tensor 'dense/bias' of layer 'dense' is missing"},

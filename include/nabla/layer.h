@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nabla/conv.h"
 #include "nabla/rng.h"
 #include "nabla/tape.h"
 #include "nabla/tensor.h"
@@ -140,6 +141,12 @@ typedef enum nb_initializer {
  * at two standard deviations, as Keras does). Caller-owned. */
 nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, int64_t fan_out,
                          nb_rng *rng);
+/* nb_initialize for a tensor of any shape, with the fans given: Keras gives
+ * a convolution kernel [kh, kw, in, filters] fan_in kh * kw * in and
+ * fan_out kh * kw * filters. Caller-owned. */
+nb_tensor *nb_initialize_shaped(nb_initializer init, nb_dtype dtype, int rank,
+                                const int64_t *shape, int64_t fan_in, int64_t fan_out,
+                                nb_rng *rng);
 const char *nb_initializer_name(nb_initializer init);
 nb_status nb_initializer_from_name(const char *name, nb_initializer *out);
 
@@ -280,5 +287,48 @@ nb_layer *nb_bidirectional(nb_layer *layer);
  * input repeated n times; the bridge from an encoder's last state to a
  * decoder's steps. n >= 1. */
 nb_layer *nb_repeat_vector(int64_t n);
+
+/* ---- convolution and pooling layers (src/nn/conv_layers.c, pool_layers.c) */
+
+/* Conv2D and Conv1D options, with Keras's names and defaults. A 1-D layer
+ * reads entry 0 of kernel_size, strides and dilation_rate. */
+typedef struct nb_conv_options {
+    int64_t filters;
+    int kernel_size[2];                /* [height, width] of the window */
+    int strides[2];                    /* default (0): 1 */
+    int dilation_rate[2];              /* default (0): 1 */
+    nb_padding padding;                /* default NB_PADDING_VALID */
+    nb_activation activation;          /* default NB_LINEAR */
+    nb_initializer kernel_initializer; /* default: glorot_uniform */
+    nb_initializer bias_initializer;   /* default: zeros */
+    bool no_bias;                      /* Keras use_bias=False */
+} nb_conv_options;
+
+/* Conv2D (Keras's, channels_last): samples [height, width, channels] ->
+ * [out_height, out_width, filters] by nb_conv2d with a "kernel"
+ * [kernel_size, kernel_size, channels, filters] (glorot_uniform with
+ * Keras's fans), plus a "bias" [filters] (zeros), then the activation.
+ * Building fails, naming the shapes, when a sample is not of rank 3 or,
+ * with VALID, is smaller than the window. */
+nb_layer *nb_conv2d_layer(int64_t filters, int kernel_size, int stride, nb_padding padding,
+                          nb_activation activation);
+nb_layer *nb_conv2d_layer_with(const nb_conv_options *options);
+/* Conv1D: samples [steps, channels] -> [out_steps, filters], a "kernel"
+ * [kernel_size, channels, filters] and a "bias" [filters], as Conv2D. */
+nb_layer *nb_conv1d_layer(int64_t filters, int kernel_size, int stride, nb_padding padding,
+                          nb_activation activation);
+nb_layer *nb_conv1d_layer_with(const nb_conv_options *options);
+
+/* MaxPooling2D and AveragePooling2D: pool_size x pool_size windows at
+ * `strides` (0: pool_size, Keras's default), by nb_max_pool2d and
+ * nb_avg_pool2d. No weights. */
+nb_layer *nb_max_pooling2d(int pool_size, int strides, nb_padding padding);
+nb_layer *nb_average_pooling2d(int pool_size, int strides, nb_padding padding);
+/* GlobalAveragePooling2D: [height, width, channels] -> [channels]. */
+nb_layer *nb_global_average_pooling2d(void);
+/* The 1-D forms, over samples [steps, channels]. */
+nb_layer *nb_max_pooling1d(int pool_size, int strides, nb_padding padding);
+nb_layer *nb_average_pooling1d(int pool_size, int strides, nb_padding padding);
+nb_layer *nb_global_average_pooling1d(void);
 
 #endif

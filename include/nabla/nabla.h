@@ -4,6 +4,7 @@
 
 #include "nabla/alloc.h"
 #include "nabla/backend.h"
+#include "nabla/conv.h"
 #include "nabla/data.h"
 #include "nabla/distributed.h"
 #include "nabla/error.h"

@@ -164,5 +164,6 @@ nb_tensor *nb_greater_scalar(nb_tape *tape, nb_tensor *x, double c);
 
 #include "nabla/indexing.h"
 #include "nabla/movement.h"
+#include "nabla/conv.h"
 
 #endif

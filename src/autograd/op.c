@@ -1,14 +1,14 @@
 /* nb_op_apply: the single entry point through which every op runs. */
-#include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Heap scratch of an unrecorded node, freed right after its forward. */
+/* Heap scratch of an unrecorded node, freed right after its forward. The
+ * data follows the header, rounded up to 64 bytes by hand: the allocator
+ * gives 16-byte alignment, so a 64-aligned member would be misaligned. */
 typedef struct heap_scratch {
     struct heap_scratch *next;
-    alignas(64) unsigned char data[];
 } heap_scratch;
 
 void *nb_node_scratch(nb_node *node, size_t bytes)
@@ -20,7 +20,7 @@ void *nb_node_scratch(nb_node *node, size_t bytes)
         return NULL;
     s->next = node->heap_scratch;
     node->heap_scratch = s;
-    return s->data;
+    return (void *)(((uintptr_t)(s + 1) + 63) & ~(uintptr_t)63);
 }
 
 static void release_heap_scratch(nb_node *node)

@@ -143,11 +143,18 @@ static nb_status fill_orthogonal(nb_tensor *t, nb_rng *rng)
 nb_tensor *nb_initialize(nb_initializer init, nb_dtype dtype, int64_t fan_in, int64_t fan_out,
                          nb_rng *rng)
 {
+    return nb_initialize_shaped(init, dtype, NB_SHAPE(fan_in, fan_out), fan_in, fan_out, rng);
+}
+
+nb_tensor *nb_initialize_shaped(nb_initializer init, nb_dtype dtype, int rank,
+                                const int64_t *shape, int64_t fan_in, int64_t fan_out,
+                                nb_rng *rng)
+{
     if (!rng) {
         nb_error(NB_ERR_NULL, "nb_initialize: rng is NULL");
         return NULL;
     }
-    nb_tensor *t = nb_tensor_zeros(dtype, NB_SHAPE(fan_in, fan_out));
+    nb_tensor *t = nb_tensor_zeros(dtype, rank, shape);
     if (!t)
         return NULL;
     double in = (double)fan_in, avg = (double)(fan_in + fan_out) / 2.0;

@@ -172,8 +172,11 @@ static const nb_layer_class *builtin_class(int i)
     const nb_layer_class *builtins[] = {
         &nb__dense_class,   &nb__activation_class, &nb__flatten_class,   &nb__dropout_class,
         &nb__reshape_class, &nb__permute_class,    &nb__embedding_class, &nb__layer_norm_class,
-        &nb__batch_norm_class, &nb__simple_rnn_class, &nb__lstm_class,       &nb__gru_class,
-        &nb__repeat_vector_class, &nb__bidirectional_class};
+        &nb__batch_norm_class, &nb__simple_rnn_class, &nb__lstm_class, &nb__gru_class,
+        &nb__repeat_vector_class, &nb__bidirectional_class, &nb__conv2d_class,
+        &nb__conv1d_class, &nb__max_pooling2d_class, &nb__average_pooling2d_class,
+        &nb__global_average_pooling2d_class, &nb__max_pooling1d_class,
+        &nb__average_pooling1d_class, &nb__global_average_pooling1d_class};
     return i < (int)(sizeof builtins / sizeof *builtins) ? builtins[i] : NULL;
 }
 
@@ -209,7 +212,11 @@ const nb_layer_class *nb_layer_find_class(const char *type)
         if (strcmp(registered[i]->type, type) == 0)
             return registered[i];
     nb_error(NB_ERR_ARG, "nb_layer_find_class: unknown layer type '%s': expected Dense, "
-             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization, BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector, Bidirectional or a class given to nb_layer_register_class",
+             "Activation, Flatten, Dropout, Reshape, Permute, Embedding, LayerNormalization, "
+             "BatchNormalization, SimpleRNN, LSTM, GRU, RepeatVector, Bidirectional, Conv2D, "
+             "Conv1D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, MaxPooling1D, "
+             "AveragePooling1D, GlobalAveragePooling1D or a class given to "
+             "nb_layer_register_class",
              type ? type : "(null)");
     return NULL;
 }

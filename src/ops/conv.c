@@ -1,0 +1,394 @@
+/* Convolution as im2col into the GEMM.
+ *
+ * im2col copies, for every output pixel, the window of input it sees into a
+ * row of a matrix col [n * out_h * out_w, kh * kw * c] (zeros where the
+ * window hangs over the padding). The kernel [kh, kw, c, f] read as a matrix
+ * [kh * kw * c, f] has its rows in the same order, so the convolution is one
+ * product, y = col K, and the NHWC output [n, out_h, out_w, f] is that
+ * product's [n * out_h * out_w, f] as it stands. The GEMM is the same
+ * (cblas, split across nabla's threads) as nb_matmul's. oneDNN's NHWC
+ * convolutions measured faster than this on their own (bench/conv_ops.c;
+ * docs/performance.md, "The convnet"): the next step, not taken yet. A
+ * direct loop nest was not tried.
+ *
+ * col lives on the tape as the node's scratch (forward keeps it for the
+ * kernel's gradient), so a training step reuses the same memory each time
+ * the tape is reset and allocates nothing once warm. A 1x1 kernel with
+ * stride 1 needs no im2col: x itself is col. */
+#include <assert.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "kernels/parallel.h"
+#include "ops/window.h"
+
+static const char *const x_layout[] = {"", "[batch, steps, channels]",
+                                       "[batch, height, width, channels]"};
+static const char *const kernel_layout[] = {"", "[kernel_size, in_channels, filters]",
+                                            "[kernel_height, kernel_width, in_channels, filters]"};
+
+static nb_status require_conv_rank(const nb_window_attrs *a, const nb_tensor *t,
+                                   const char *name, const char *layout)
+{
+    if (t->rank == a->spatial + 2)
+        return NB_OK;
+    char buf[NB_SHAPE_BUF];
+    return nb_error(NB_ERR_SHAPE, "%s: %s has shape %s (rank %d): expected rank %d, %s", a->fn,
+                    name, nb_shape_str(t, buf, sizeof buf), t->rank, a->spatial + 2, layout);
+}
+
+/* The kernel's taps, in_channels and filters, read for either rank. */
+static void kernel_dims(const nb_window_attrs *a, const nb_tensor *k, int64_t *kh, int64_t *kw,
+                        int64_t *in_c, int64_t *filters)
+{
+    *kh = a->spatial == 2 ? k->shape[0] : 1;
+    *kw = k->shape[a->spatial - 1];
+    *in_c = k->shape[a->spatial];
+    *filters = k->shape[a->spatial + 1];
+}
+
+static nb_status conv_window(const nb_node *node, nb_window *g, int64_t *filters)
+{
+    const nb_window_attrs *a = NB_ATTRS(node, nb_window_attrs);
+    const nb_tensor *x = node->inputs[0], *k = node->inputs[1];
+    int64_t kh, kw, in_c;
+    kernel_dims(a, k, &kh, &kw, &in_c, filters);
+    char sx[NB_SHAPE_BUF], sk[NB_SHAPE_BUF], what[3 * NB_SHAPE_BUF];
+    snprintf(what, sizeof what, "x is %s, kernel is %s", nb_shape_str(x, sx, sizeof sx),
+             nb_shape_str(k, sk, sizeof sk));
+    if (in_c != x->shape[x->rank - 1])
+        return nb_error(NB_ERR_SHAPE, "%s: %s: the kernel's in_channels (%" PRId64 ") differ "
+                        "from x's channels (%" PRId64 ")",
+                        a->fn, what, in_c, x->shape[x->rank - 1]);
+    return nb__window_of(a, x, kh, kw, what, g);
+}
+
+static nb_status require_bias(const nb_window_attrs *a, const nb_tensor *bias,
+                              const nb_tensor *kernel, int64_t filters)
+{
+    if (bias->rank == 1 && bias->shape[0] == filters)
+        return NB_OK;
+    char sb[NB_SHAPE_BUF], sk[NB_SHAPE_BUF];
+    return nb_error(NB_ERR_SHAPE, "%s_bias: bias is %s, kernel is %s: expected bias [%" PRId64 "]",
+                    a->fn, nb_shape_str(bias, sb, sizeof sb), nb_shape_str(kernel, sk, sizeof sk),
+                    filters);
+}
+
+static nb_status conv_infer(const nb_node *node, nb_dtype *dtype, int *rank,
+                            int64_t shape[NB_MAX_RANK])
+{
+    const nb_window_attrs *a = NB_ATTRS(node, nb_window_attrs);
+    nb_status s = nb__window_check_attrs(a);
+    if (s == NB_OK)
+        s = require_conv_rank(a, node->inputs[0], "x", x_layout[a->spatial]);
+    if (s == NB_OK)
+        s = require_conv_rank(a, node->inputs[1], "kernel", kernel_layout[a->spatial]);
+    if (s == NB_OK)
+        s = nb__require_same_dtype(node);
+    nb_window g;
+    int64_t filters;
+    if (s == NB_OK)
+        s = conv_window(node, &g, &filters);
+    if (s == NB_OK && node->n_inputs == 3)
+        s = require_bias(a, node->inputs[2], node->inputs[1], filters);
+    if (s != NB_OK)
+        return s;
+    /* cblas takes int dimensions */
+    if (g.n * g.oh * g.ow > INT_MAX || g.kh * g.kw * g.c > INT_MAX)
+        return nb_error(NB_ERR_SHAPE, "%s: the product of %" PRId64 " output pixels by %" PRId64
+                        " taps is above cblas's %d", a->fn, g.n * g.oh * g.ow,
+                        g.kh * g.kw * g.c, INT_MAX);
+    *dtype = node->inputs[0]->dtype;
+    nb__window_out_shape(a, &g, filters, rank, shape);
+    return NB_OK;
+}
+
+/* ---- im2col and its adjoint -------------------------------------------- */
+
+typedef struct conv_job {
+    const nb_window *g;
+    bool f64;
+    const void *x;     /* im2col: the image batch */
+    void *col;         /* im2col: written; col2im: read */
+    void *dx;          /* col2im: accumulated into */
+} conv_job;
+
+/* col's rows for images [i0, i1): for each output pixel and kernel row,
+ * the kw taps of c channels, adjacent in x when the dilation is 1 (then one
+ * plain loop over kw * c elements; memcpy's call costs more than copying
+ * conv1's 3 floats), else tap by tap; zeros where the window is over the
+ * padding. */
+#define IM2COL(T)                                                                            \
+    do {                                                                                     \
+        const int64_t tap_row = g->kw * g->c;                                                \
+        T *restrict dst = (T *)j->col + i0 * g->oh * g->ow * g->kh * tap_row;                \
+        for (int64_t i = i0; i < i1; i++)                                                    \
+            for (int64_t oy = 0; oy < g->oh; oy++)                                           \
+                for (int64_t ox = 0; ox < g->ow; ox++)                                       \
+                    for (int64_t ky = 0; ky < g->kh; ky++, dst += tap_row) {                 \
+                        int64_t iy = oy * g->sh - g->pad_top + ky * g->dh;                   \
+                        int64_t ix0 = ox * g->sw - g->pad_left;                              \
+                        if (iy < 0 || iy >= g->h) {                                          \
+                            for (int64_t e = 0; e < tap_row; e++)                            \
+                                dst[e] = 0;                                                  \
+                            continue;                                                        \
+                        }                                                                    \
+                        const T *restrict row = (const T *)j->x + (i * g->h + iy) * g->w * g->c; \
+                        if (g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w) {          \
+                            const T *restrict src = row + ix0 * g->c;                        \
+                            for (int64_t e = 0; e < tap_row; e++)                            \
+                                dst[e] = src[e];                                             \
+                        } else {                                                             \
+                            for (int64_t kx = 0; kx < g->kw; kx++) {                         \
+                                int64_t ix = ix0 + kx * g->dw;                               \
+                                bool inside = ix >= 0 && ix < g->w;                          \
+                                for (int64_t ch = 0; ch < g->c; ch++)                        \
+                                    dst[kx * g->c + ch] = inside ? row[ix * g->c + ch] : 0;  \
+                            }                                                                \
+                        }                                                                    \
+                    }                                                                        \
+    } while (0)
+
+static void im2col_images(void *ctx, int64_t i0, int64_t i1)
+{
+    const conv_job *j = ctx;
+    const nb_window *g = j->g;
+    if (j->f64)
+        IM2COL(double);
+    else
+        IM2COL(float);
+}
+
+/* dx += col2im(dcol): each tap's gradient goes back to the input pixel it
+ * was copied from; taps over the padding are dropped. */
+#define COL2IM(T)                                                                            \
+    do {                                                                                     \
+        const T *dcol = (const T *)j->col + i0 * g->oh * g->ow * g->kh * g->kw * g->c;       \
+        for (int64_t i = i0; i < i1; i++) {                                                  \
+            T *dxi = (T *)j->dx + i * g->h * g->w * g->c;                                    \
+            for (int64_t oy = 0; oy < g->oh; oy++)                                           \
+                for (int64_t ox = 0; ox < g->ow; ox++)                                       \
+                    for (int64_t ky = 0; ky < g->kh; ky++) {                                 \
+                        int64_t iy = oy * g->sh - g->pad_top + ky * g->dh;                   \
+                        for (int64_t kx = 0; kx < g->kw; kx++, dcol += g->c) {               \
+                            int64_t ix = ox * g->sw - g->pad_left + kx * g->dw;              \
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)                \
+                                continue;                                                    \
+                            T *d = dxi + (iy * g->w + ix) * g->c;                            \
+                            for (int64_t ch = 0; ch < g->c; ch++)                            \
+                                d[ch] += dcol[ch];                                           \
+                        }                                                                    \
+                    }                                                                        \
+        }                                                                                    \
+    } while (0)
+
+static void col2im_images(void *ctx, int64_t i0, int64_t i1)
+{
+    const conv_job *j = ctx;
+    const nb_window *g = j->g;
+    if (j->f64)
+        COL2IM(double);
+    else
+        COL2IM(float);
+}
+
+/* ---- forward and backward ------------------------------------------------ */
+
+static nb_window conv_geometry(const nb_node *node, int64_t *filters)
+{
+    nb_window g;
+    nb_status s = conv_window(node, &g, filters);
+    (void)s;
+    assert(s == NB_OK); /* infer accepted these inputs */
+    return g;
+}
+
+/* x is already col when each output pixel sees exactly one input pixel */
+static bool x_is_col(const nb_window *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
+}
+
+static void gemm(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    if (f64)
+        nb__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+    else
+        nb__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+}
+
+/* Every row of y [rows, f] starts as the bias, so the product adds to it. */
+#define FILL_ROWS(T)                                                                         \
+    do {                                                                                     \
+        const T *b = node->inputs[2]->data;                                                  \
+        T *y = node->output->data;                                                           \
+        for (int64_t r = 0; r < rows; r++)                                                   \
+            for (int64_t k = 0; k < f; k++)                                                  \
+                y[r * f + k] = b[k];                                                         \
+    } while (0)
+
+/* d/dbias: the sum of dy over the rows (every pixel of every image) */
+#define SUM_ROWS(T)                                                                          \
+    do {                                                                                     \
+        const T *gy = y->grad;                                                               \
+        T *d = db;                                                                           \
+        for (int64_t r = 0; r < rows; r++)                                                   \
+            for (int64_t k = 0; k < f; k++)                                                  \
+                d[k] += gy[r * f + k];                                                       \
+    } while (0)
+
+/* y = col K (+ bias: the product starts from the bias rows, beta = 1) */
+static nb_status conv_forward(nb_node *node)
+{
+    const nb_tensor *x = node->inputs[0], *k = node->inputs[1];
+    int64_t f;
+    nb_window g = conv_geometry(node, &f);
+    int64_t rows = g.n * g.oh * g.ow, taps = g.kh * g.kw * g.c;
+    bool f64 = x->dtype == NB_F64;
+    void *col = x->data;
+    if (!x_is_col(&g)) {
+        size_t elem = nb_dtype_size(x->dtype);
+        col = nb_node_scratch(node, (size_t)(rows * taps) * elem);
+        if (!col)
+            return nb_error(NB_ERR_NOMEM, "%s: out of memory for im2col (%" PRId64 " x %" PRId64
+                            ")", NB_ATTRS(node, nb_window_attrs)->fn, rows, taps);
+        conv_job job = {.g = &g, .f64 = f64, .x = x->data, .col = col};
+        nb__parallel_for(g.n, 1, 1, im2col_images, &job);
+    }
+    node->saved = col;
+    bool bias = node->n_inputs == 3;
+    if (bias && f64)
+        FILL_ROWS(double);
+    else if (bias)
+        FILL_ROWS(float);
+    gemm(f64, false, false, rows, f, taps, col, taps, k->data, f, bias ? 1.0 : 0.0,
+         node->output->data, f);
+    return NB_OK;
+}
+
+/* With y = col K (+ bias): dK += col^T dy, dbias += the sum of dy's rows,
+ * dcol = dy K^T, and dx += col2im(dcol), the adjoint of the copy im2col
+ * made. */
+static nb_status conv_backward(nb_node *node)
+{
+    const nb_tensor *x = node->inputs[0], *k = node->inputs[1], *y = node->output;
+    void *dx = nb_node_input_grad(node, 0), *dk = nb_node_input_grad(node, 1);
+    if ((x->requires_grad && !dx) || (k->requires_grad && !dk))
+        return NB_ERR_NOMEM;
+    int64_t f;
+    nb_window g = conv_geometry(node, &f);
+    int64_t rows = g.n * g.oh * g.ow, taps = g.kh * g.kw * g.c;
+    bool f64 = x->dtype == NB_F64;
+    if (dk)
+        gemm(f64, true, false, taps, f, rows, node->saved, taps, y->grad, f, 1.0, dk, f);
+    void *db = node->n_inputs == 3 ? nb_node_input_grad(node, 2) : NULL;
+    if (node->n_inputs == 3 && node->inputs[2]->requires_grad && !db)
+        return NB_ERR_NOMEM;
+    if (db && f64)
+        SUM_ROWS(double);
+    else if (db)
+        SUM_ROWS(float);
+    if (!dx)
+        return NB_OK;
+    if (x_is_col(&g)) {
+        gemm(f64, false, true, rows, taps, f, y->grad, f, k->data, f, 1.0, dx, taps);
+        return NB_OK;
+    }
+    size_t elem = nb_dtype_size(x->dtype);
+    void *dcol = nb_node_scratch(node, (size_t)(rows * taps) * elem);
+    if (!dcol)
+        return NB_ERR_NOMEM;
+    gemm(f64, false, true, rows, taps, f, y->grad, f, k->data, f, 0.0, dcol, taps);
+    conv_job job = {.g = &g, .f64 = f64, .col = dcol, .dx = dx};
+    nb__parallel_for(g.n, 1, 1, col2im_images, &job);
+    return NB_OK;
+}
+
+static const nb_op conv2d_op = {
+    .name = "conv2d",
+    .n_inputs = 2,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true, /* beta = 0 */
+};
+
+static const nb_op conv1d_op = {
+    .name = "conv1d",
+    .n_inputs = 2,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true,
+};
+
+static const nb_op conv2d_bias_op = {
+    .name = "conv2d_bias",
+    .n_inputs = 3,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true, /* every row is filled with the bias first */
+};
+
+static const nb_op conv1d_bias_op = {
+    .name = "conv1d_bias",
+    .n_inputs = 3,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .overwrites_output = true,
+};
+
+static int or_one(int v) { return v == 0 ? 1 : v; }
+
+static nb_window_attrs conv2d_attrs(nb_conv2d_options options)
+{
+    return (nb_window_attrs){
+        .fn = "nb_conv2d", .spatial = 2, .window = {1, 1},
+        .strides = {or_one(options.strides[0]), or_one(options.strides[1])},
+        .dilation = {or_one(options.dilation[0]), or_one(options.dilation[1])},
+        .padding = options.padding};
+}
+
+nb_tensor *nb_conv2d_with(nb_tape *tape, nb_tensor *x, nb_tensor *kernel,
+                          nb_conv2d_options options)
+{
+    nb_window_attrs a = conv2d_attrs(options);
+    return nb_op_apply(tape, &conv2d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv2d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          nb_conv2d_options options)
+{
+    nb_window_attrs a = conv2d_attrs(options);
+    return nb_op_apply(tape, &conv2d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv2d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
+                     nb_padding padding)
+{
+    nb_window_attrs a = {.fn = "nb_conv2d", .spatial = 2, .window = {1, 1},
+                         .strides = {stride, stride}, .dilation = {1, 1}, .padding = padding};
+    return nb_op_apply(tape, &conv2d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv1d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
+                     nb_padding padding)
+{
+    nb_window_attrs a = {.fn = "nb_conv1d", .spatial = 1, .window = {1, 1},
+                         .strides = {1, stride}, .dilation = {1, 1}, .padding = padding};
+    return nb_op_apply(tape, &conv1d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
+}
+
+nb_tensor *nb_conv1d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
+                          int stride, nb_padding padding)
+{
+    nb_window_attrs a = {.fn = "nb_conv1d", .spatial = 1, .window = {1, 1},
+                         .strides = {1, stride}, .dilation = {1, 1}, .padding = padding};
+    return nb_op_apply(tape, &conv1d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
+}
