@@ -89,10 +89,10 @@ static const conv_case cases[] = {
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
-static void make_inputs(const conv_case *c, nb_tensor *in[])
+static void make_inputs(const conv_case *c, nb_dtype dtype, nb_tensor *in[])
 {
     for (int i = 0; i < c->n_inputs; i++)
-        in[i] = nb_test_uniform_param(NB_F64, c->shapes[i].rank, c->shapes[i].shape, -1, 1,
+        in[i] = nb_test_uniform_param(dtype, c->shapes[i].rank, c->shapes[i].shape, -1, 1,
                                       11 + 3 * i);
 }
 
@@ -126,8 +126,8 @@ static void assert_both_ways_equal(const conv_case *c, const char *order, nb_tap
 /* sum(t * R) for a fixed random R of t's shape, on the tape */
 static nb_tensor *projected(nb_tape *tape, nb_tensor *t, uint64_t seed)
 {
-    nb_tensor *r = nb_test_uniform(NB_F64, t->rank, t->shape, 0.5, 1.5, seed);
-    nb_tensor *kept = nb_tape_tensor(tape, NB_F64, t->rank, t->shape);
+    nb_tensor *r = nb_test_uniform(t->dtype, t->rank, t->shape, 0.5, 1.5, seed);
+    nb_tensor *kept = nb_tape_tensor(tape, t->dtype, t->rank, t->shape);
     ck_assert_ptr_nonnull(kept);
     for (int64_t j = 0; j < r->size; j++)
         nb_tensor_set(kept, j, nb_tensor_get(r, j));
@@ -139,7 +139,7 @@ START_TEST(vjp_first_order_equals_buffer_backward)
 {
     const conv_case *c = &cases[_i];
     nb_tensor *in[3];
-    make_inputs(c, in);
+    make_inputs(c, NB_F64, in);
     nb_tape *tape = nb_tape_new();
     nb_tensor *y = c->f(tape, in, (void *)c);
     ck_assert_msg(y, "%s: %s", c->name, nb_last_error());
@@ -151,24 +151,62 @@ START_TEST(vjp_first_order_equals_buffer_backward)
 }
 END_TEST
 
-/* The gradient of sum_i sum(grad_i L * v_i), L = sum(y^2 R): through the
- * recorded backward (the internal ops conv_input_grad, max_pool_gather...),
- * whose own buffer backwards and vjps must agree too. */
-START_TEST(vjp_second_order_equals_buffer_backward)
+/* sum_i sum(grad_i L * v_i) with L = sum(y^2 R): its gradient goes
+ * through the recorded backward (the internal ops conv_input_grad,
+ * max_pool_gather...). */
+static nb_tensor *second_order_target(const conv_case *c, nb_tape *tape, nb_tensor *in[])
 {
-    const conv_case *c = &cases[_i];
-    nb_tensor *in[3], *g[3];
-    make_inputs(c, in);
-    nb_tape *tape = nb_tape_new();
+    nb_tensor *g[3];
     nb_tensor *loss = projected(tape, nb_square(tape, c->f(tape, in, (void *)c)), 3);
     ck_assert_msg(nb_grad(tape, loss, c->n_inputs, in, g, true) == NB_OK, "%s: %s", c->name,
                   nb_last_error());
     nb_tensor *s = projected(tape, g[0], 5);
     for (int i = 1; i < c->n_inputs; i++)
         s = nb_add(tape, s, projected(tape, g[i], 5 + (uint64_t)i));
-    assert_both_ways_equal(c, "second", tape, s, in);
+    return s;
+}
+
+/* the internal ops' own buffer backwards and vjps agree too */
+START_TEST(vjp_second_order_equals_buffer_backward)
+{
+    const conv_case *c = &cases[_i];
+    nb_tensor *in[3];
+    make_inputs(c, NB_F64, in);
+    nb_tape *tape = nb_tape_new();
+    assert_both_ways_equal(c, "second", tape, second_order_target(c, tape, in), in);
     nb_tape_free(tape);
     free_inputs(c, in);
+}
+END_TEST
+
+/* The internal ops in f32: the second-order gradient as in f64, to f32's
+ * round-off (the sums are of tens of products). */
+START_TEST(second_order_in_f32_matches_f64)
+{
+    const conv_case *c = &cases[_i];
+    const nb_dtype dtypes[2] = {NB_F64, NB_F32};
+    nb_tensor *in[2][3], *grads[2][3];
+    nb_tape *tapes[2];
+    for (int d = 0; d < 2; d++) {
+        make_inputs(c, dtypes[d], in[d]);
+        tapes[d] = nb_tape_new();
+        nb_tensor *s = second_order_target(c, tapes[d], in[d]);
+        ck_assert_msg(nb_grad(tapes[d], s, c->n_inputs, in[d], grads[d], false) == NB_OK,
+                      "%s: %s", c->name, nb_last_error());
+    }
+    for (int i = 0; i < c->n_inputs; i++) {
+        ck_assert_int_eq(grads[1][i]->dtype, NB_F32);
+        for (int64_t j = 0; j < in[0][i]->size; j++) {
+            double a = nb_tensor_get(grads[0][i], j), b = nb_tensor_get(grads[1][i], j);
+            ck_assert_msg(fabs(a - b) <= 1e-4 * fmax(1, fabs(a)),
+                          "%s: input %d element %d: f64 %.17g, f32 %.9g", c->name, i, (int)j,
+                          a, b);
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        nb_tape_free(tapes[d]);
+        free_inputs(c, in[d]);
+    }
 }
 END_TEST
 
@@ -183,7 +221,7 @@ START_TEST(second_derivatives_pass_gradgradcheck)
 {
     const conv_case *c = &cases[_i];
     nb_tensor *in[3];
-    make_inputs(c, in);
+    make_inputs(c, NB_F64, in);
     for (int squared = 0; squared < 2; squared++) {
         nb_gradcheck_report report;
         nb_status s = nb_gradgradcheck(squared ? squared_case : c->f, c->n_inputs, in,
@@ -322,6 +360,7 @@ static Suite *conv_grad_suite(void)
     TCase *ops = tcase_create("every_conv_and_pool_op");
     tcase_add_loop_test(ops, vjp_first_order_equals_buffer_backward, 0, N_CASES);
     tcase_add_loop_test(ops, vjp_second_order_equals_buffer_backward, 0, N_CASES);
+    tcase_add_loop_test(ops, second_order_in_f32_matches_f64, 0, N_CASES);
     tcase_add_loop_test(ops, second_derivatives_pass_gradgradcheck, 0, N_CASES);
     suite_add_tcase(s, ops);
     TCase *model = tcase_create("model");
