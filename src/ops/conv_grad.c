@@ -21,6 +21,8 @@
 
 #include "ops/conv_internal.h"
 
+/* x's shape: the output shape's rule (nb__window_out_shape) given the
+ * input's sizes */
 static nb_status input_grad_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                                   int64_t shape[NB_MAX_RANK])
 {

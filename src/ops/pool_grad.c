@@ -17,7 +17,8 @@
 
 #include "ops/pool_internal.h"
 
-/* infer of the backward ops: x's shape, or the pooled output's */
+/* infer of the backward ops: x's shape (the output shape's rule given the
+ * input's sizes), or the pooled output's */
 static nb_status image_infer(const nb_node *node, nb_dtype *dtype, int *rank,
                              int64_t shape[NB_MAX_RANK])
 {
