@@ -18,6 +18,12 @@
  *
  * Results are owned as for every op (nabla/ops.h): by the tape, or by the
  * caller when tape is NULL. Errors name the public function and the shapes.
+ *
+ * Every op here has second derivatives (nb_grad with create_graph, nb_hvp,
+ * nb_jvp, nb_gradgradcheck; nabla/grad.h): their backwards are recorded as
+ * ops that differentiate again. Max pooling's second derivative with
+ * respect to x is zero, as relu's: which element wins a window does not
+ * change when x moves a little (without ties).
  */
 #ifndef NABLA_CONV_H
 #define NABLA_CONV_H

@@ -23,7 +23,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
-#include "ops/window.h"
+#include "ops/conv_internal.h"
 
 static const char *const x_layout[] = {"", "[batch, steps, channels]",
                                        "[batch, height, width, channels]"};
@@ -195,22 +195,16 @@ static void col2im_images(void *ctx, int64_t i0, int64_t i1)
         COL2IM(float);
 }
 
-/* ---- forward and backward ------------------------------------------------ */
-
-static nb_window conv_geometry(const nb_node *node, int64_t *filters)
-{
-    nb_window g;
-    nb_status s = conv_window(node, &g, filters);
-    (void)s;
-    assert(s == NB_OK); /* infer accepted these inputs */
-    return g;
-}
+/* ---- the three products, shared with conv_grad.c ------------------------- */
 
 /* x is already col when each output pixel sees exactly one input pixel */
 static bool x_is_col(const nb_window *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
 }
+
+static int64_t rows_of(const nb_window *g) { return g->n * g->oh * g->ow; }
+static int64_t taps_of(const nb_window *g) { return g->kh * g->kw * g->c; }
 
 static void gemm(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
                  int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
@@ -219,6 +213,64 @@ static void gemm(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, co
         nb__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
     else
         nb__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+}
+
+const void *nb__im2col(nb_node *node, const nb_conv_geometry *c, bool f64, const void *x)
+{
+    const nb_window *g = &c->g;
+    if (x_is_col(g))
+        return x;
+    void *col = nb_node_scratch(node, (size_t)(rows_of(g) * taps_of(g)) * (f64 ? 8 : 4));
+    if (!col)
+        return NULL;
+    conv_job job = {.g = g, .f64 = f64, .x = x, .col = col};
+    nb__parallel_for(g->n, 1, 1, im2col_images, &job);
+    return col;
+}
+
+void nb__conv_gemm(const nb_conv_geometry *c, bool f64, const void *col, const void *k,
+                   double beta, void *y)
+{
+    int64_t rows = rows_of(&c->g), taps = taps_of(&c->g), f = c->filters;
+    gemm(f64, false, false, rows, f, taps, col, taps, k, f, beta, y, f);
+}
+
+void nb__conv_add_kernel_grad(const nb_conv_geometry *c, bool f64, const void *col,
+                              const void *dy, void *dk)
+{
+    int64_t rows = rows_of(&c->g), taps = taps_of(&c->g), f = c->filters;
+    gemm(f64, true, false, taps, f, rows, col, taps, dy, f, 1.0, dk, f);
+}
+
+/* dcol = dy K^T, then each tap's gradient goes back where im2col copied it
+ * from: col2im, the adjoint of the copy. */
+nb_status nb__conv_add_input_grad(nb_node *node, const nb_conv_geometry *c, bool f64,
+                                  const void *dy, const void *k, void *dx)
+{
+    const nb_window *g = &c->g;
+    int64_t rows = rows_of(g), taps = taps_of(g), f = c->filters;
+    if (x_is_col(g)) {
+        gemm(f64, false, true, rows, taps, f, dy, f, k, f, 1.0, dx, taps);
+        return NB_OK;
+    }
+    void *dcol = nb_node_scratch(node, (size_t)(rows * taps) * (f64 ? 8 : 4));
+    if (!dcol)
+        return NB_ERR_NOMEM;
+    gemm(f64, false, true, rows, taps, f, dy, f, k, f, 0.0, dcol, taps);
+    conv_job job = {.g = g, .f64 = f64, .col = dcol, .dx = dx};
+    nb__parallel_for(g->n, 1, 1, col2im_images, &job);
+    return NB_OK;
+}
+
+/* ---- forward and backward ------------------------------------------------ */
+
+static nb_conv_geometry conv_geometry(const nb_node *node)
+{
+    nb_conv_geometry c = {.attrs = *NB_ATTRS(node, nb_window_attrs)};
+    nb_status s = conv_window(node, &c.g, &c.filters);
+    (void)s;
+    assert(s == NB_OK); /* infer accepted these inputs */
+    return c;
 }
 
 /* Every row of y [rows, f] starts as the bias, so the product adds to it. */
@@ -244,47 +296,37 @@ static void gemm(bool f64, bool ta, bool tb, int64_t m, int64_t n, int64_t k, co
 /* y = col K (+ bias: the product starts from the bias rows, beta = 1) */
 static nb_status conv_forward(nb_node *node)
 {
-    const nb_tensor *x = node->inputs[0], *k = node->inputs[1];
-    int64_t f;
-    nb_window g = conv_geometry(node, &f);
-    int64_t rows = g.n * g.oh * g.ow, taps = g.kh * g.kw * g.c;
+    const nb_tensor *x = node->inputs[0];
+    nb_conv_geometry c = conv_geometry(node);
+    int64_t rows = rows_of(&c.g), f = c.filters;
     bool f64 = x->dtype == NB_F64;
-    void *col = x->data;
-    if (!x_is_col(&g)) {
-        size_t elem = nb_dtype_size(x->dtype);
-        col = nb_node_scratch(node, (size_t)(rows * taps) * elem);
-        if (!col)
-            return nb_error(NB_ERR_NOMEM, "%s: out of memory for im2col (%" PRId64 " x %" PRId64
-                            ")", NB_ATTRS(node, nb_window_attrs)->fn, rows, taps);
-        conv_job job = {.g = &g, .f64 = f64, .x = x->data, .col = col};
-        nb__parallel_for(g.n, 1, 1, im2col_images, &job);
-    }
-    node->saved = col;
+    const void *col = nb__im2col(node, &c, f64, x->data);
+    if (!col)
+        return nb_error(NB_ERR_NOMEM, "%s: out of memory for im2col (%" PRId64 " x %" PRId64
+                        ")", c.attrs.fn, rows, taps_of(&c.g));
+    node->saved = (void *)col; /* read only: backward's col */
     bool bias = node->n_inputs == 3;
     if (bias && f64)
         FILL_ROWS(double);
     else if (bias)
         FILL_ROWS(float);
-    gemm(f64, false, false, rows, f, taps, col, taps, k->data, f, bias ? 1.0 : 0.0,
-         node->output->data, f);
+    nb__conv_gemm(&c, f64, col, node->inputs[1]->data, bias ? 1.0 : 0.0, node->output->data);
     return NB_OK;
 }
 
 /* With y = col K (+ bias): dK += col^T dy, dbias += the sum of dy's rows,
- * dcol = dy K^T, and dx += col2im(dcol), the adjoint of the copy im2col
- * made. */
+ * and dx += col2im(dy K^T). */
 static nb_status conv_backward(nb_node *node)
 {
     const nb_tensor *x = node->inputs[0], *k = node->inputs[1], *y = node->output;
     void *dx = nb_node_input_grad(node, 0), *dk = nb_node_input_grad(node, 1);
     if ((x->requires_grad && !dx) || (k->requires_grad && !dk))
         return NB_ERR_NOMEM;
-    int64_t f;
-    nb_window g = conv_geometry(node, &f);
-    int64_t rows = g.n * g.oh * g.ow, taps = g.kh * g.kw * g.c;
+    nb_conv_geometry c = conv_geometry(node);
+    int64_t rows = rows_of(&c.g), f = c.filters;
     bool f64 = x->dtype == NB_F64;
     if (dk)
-        gemm(f64, true, false, taps, f, rows, node->saved, taps, y->grad, f, 1.0, dk, f);
+        nb__conv_add_kernel_grad(&c, f64, node->saved, y->grad, dk);
     void *db = node->n_inputs == 3 ? nb_node_input_grad(node, 2) : NULL;
     if (node->n_inputs == 3 && node->inputs[2]->requires_grad && !db)
         return NB_ERR_NOMEM;
@@ -292,57 +334,50 @@ static nb_status conv_backward(nb_node *node)
         SUM_ROWS(double);
     else if (db)
         SUM_ROWS(float);
-    if (!dx)
-        return NB_OK;
-    if (x_is_col(&g)) {
-        gemm(f64, false, true, rows, taps, f, y->grad, f, k->data, f, 1.0, dx, taps);
-        return NB_OK;
-    }
-    size_t elem = nb_dtype_size(x->dtype);
-    void *dcol = nb_node_scratch(node, (size_t)(rows * taps) * elem);
-    if (!dcol)
-        return NB_ERR_NOMEM;
-    gemm(f64, false, true, rows, taps, f, y->grad, f, k->data, f, 0.0, dcol, taps);
-    conv_job job = {.g = &g, .f64 = f64, .col = dcol, .dx = dx};
-    nb__parallel_for(g.n, 1, 1, col2im_images, &job);
+    return dx ? nb__conv_add_input_grad(node, &c, f64, y->grad, k->data, dx) : NB_OK;
+}
+
+/* dbias = g summed over every axis but the last (the filters) */
+static nb_tensor *sum_to_filters(nb_tape *tape, nb_tensor *g)
+{
+    int64_t f = g->shape[g->rank - 1];
+    return nb_sum_axis(tape, nb_reshape(tape, g, NB_SHAPE(g->size / f, f)), 0, false);
+}
+
+/* The same three rules as ops: convolution is bilinear, so each gradient is
+ * the other input's product with g, and differentiates again (conv_grad.c). */
+static nb_status conv_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g, nb_tensor *grad_in[])
+{
+    nb_conv_geometry c = conv_geometry(node);
+    nb_tensor *x = node->inputs[0], *k = node->inputs[1];
+    NB_VJP_INPUT(0, nb__conv_input_grad(tape, &c, g, k));
+    NB_VJP_INPUT(1, nb__conv_kernel_grad(tape, &c, x, g));
+    if (node->n_inputs == 3)
+        NB_VJP_INPUT(2, sum_to_filters(tape, g));
     return NB_OK;
 }
 
-static const nb_op conv2d_op = {
-    .name = "conv2d",
-    .n_inputs = 2,
-    .infer = conv_infer,
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .overwrites_output = true, /* beta = 0 */
-};
+#define CONV_OP(op_name, inputs)                                                             \
+    static const nb_op op_name##_op = {                                                      \
+        .name = #op_name,                                                                    \
+        .n_inputs = inputs,                                                                  \
+        .infer = conv_infer,                                                                 \
+        .forward = conv_forward,                                                             \
+        .backward = conv_backward,                                                           \
+        .overwrites_output = true, /* beta = 0, or every row filled with the bias first */   \
+        .vjp = conv_vjp,                                                                     \
+    }
 
-static const nb_op conv1d_op = {
-    .name = "conv1d",
-    .n_inputs = 2,
-    .infer = conv_infer,
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .overwrites_output = true,
-};
+CONV_OP(conv2d, 2);
+CONV_OP(conv1d, 2);
+CONV_OP(conv2d_bias, 3);
+CONV_OP(conv1d_bias, 3);
 
-static const nb_op conv2d_bias_op = {
-    .name = "conv2d_bias",
-    .n_inputs = 3,
-    .infer = conv_infer,
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .overwrites_output = true, /* every row is filled with the bias first */
-};
-
-static const nb_op conv1d_bias_op = {
-    .name = "conv1d_bias",
-    .n_inputs = 3,
-    .infer = conv_infer,
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .overwrites_output = true,
-};
+nb_tensor *nb__conv(nb_tape *tape, const nb_conv_geometry *c, nb_tensor *x, nb_tensor *k)
+{
+    const nb_op *op = c->attrs.spatial == 2 ? &conv2d_op : &conv1d_op;
+    return nb_op_apply(tape, op, 2, (nb_tensor *[]){x, k}, &c->attrs, sizeof c->attrs);
+}
 
 static int or_one(int v) { return v == 0 ? 1 : v; }
 
