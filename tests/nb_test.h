@@ -143,6 +143,27 @@ bool nb_test_can_flush(void);
 /* Whether a and b have as many weights, of the same sizes and bytes. */
 bool nb_test_same_weights(const nb_model *a, const nb_model *b);
 
+/* The model files' suites (model_io, model_save, checkpoint): */
+
+/* x [n, 6] uniform, y [n, 4] one-hot of a fixed rule on x. */
+void nb_test_mlp_data(int64_t n, nb_tensor **x, nb_tensor **y);
+
+/* Dense(16, relu) + Dropout(0.25) + Dense(4, softmax) on 6 inputs, seeded,
+ * compiled with opt, categorical cross-entropy and accuracy. */
+nb_model *nb_test_mlp(nb_dtype dtype, nb_optimizer *opt);
+
+/* model fitted on x, y for `epochs` in batches of 16, silently (asserted). */
+void nb_test_fit_quietly(nb_model *m, const nb_tensor *x, const nb_tensor *y, int epochs);
+
+/* Whether a and b have the same dtype, shape and bytes. */
+bool nb_test_same_tensor(const nb_tensor *a, const nb_tensor *b);
+
+/* Assert a and b have the same weights (nb_test_same_tensor each). */
+void nb_test_assert_same_weights(const nb_model *a, const nb_model *b);
+
+/* Assert a's and b's optimizers have the same name, step count and state. */
+void nb_test_assert_same_optimizer(const nb_model *a, const nb_model *b);
+
 /* A new directory /tmp/nb_test_<name>_XXXXXX (asserted); the path is in a
  * static buffer, overwritten by the next call. */
 char *nb_test_make_dir(const char *name);
@@ -152,6 +173,21 @@ int nb_test_count_entries(const char *dir);
 
 /* Remove the files in dir, then dir. */
 void nb_test_remove_dir(const char *dir);
+
+/* A whole file's bytes, with one byte more allocated; the caller frees data. */
+typedef struct nb_test_bytes {
+    unsigned char *data;
+    size_t len;
+} nb_test_bytes;
+
+/* The bytes of file (asserted readable). */
+nb_test_bytes nb_test_read_all(const char *file);
+
+/* Write len bytes of data to file, replacing it (asserted). */
+void nb_test_write_all(const char *file, const void *data, size_t len);
+
+/* The little-endian 64-bit number at p (a safetensors header length). */
+uint64_t nb_test_le64(const unsigned char *p);
 
 /* Width and height from a PNG's signature and IHDR chunk; false when the
  * file is no PNG. */

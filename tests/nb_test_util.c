@@ -1,6 +1,7 @@
 /* Helpers shared by the Check suites (declared in nb_test.h): tensor
  * assertions, seeded random tensors, kept tensors, a counting allocator,
- * small-model plumbing, temporary directories and PNG headers. Linked into
+ * small-model plumbing and the model files' MLP, temporary directories,
+ * whole files and PNG headers. Linked into
  * every test executable (tests/meson.build). */
 #include <dirent.h>
 #include <float.h>
@@ -200,6 +201,74 @@ bool nb_test_same_weights(const nb_model *a, const nb_model *b)
     return true;
 }
 
+/* x [n, 6] uniform, y [n, 4] one-hot of a fixed rule on x. */
+void nb_test_mlp_data(int64_t n, nb_tensor **x, nb_tensor **y)
+{
+    nb_rng rng;
+    nb_rng_seed(&rng, 99);
+    *x = nb_tensor_rand_uniform(NB_F32, NB_SHAPE(n, 6), -1, 1, &rng);
+    *y = nb_tensor_zeros(NB_F32, NB_SHAPE(n, 4));
+    for (int64_t i = 0; i < n; i++) {
+        double a = nb_tensor_get(*x, i * 6) + nb_tensor_get(*x, i * 6 + 1);
+        double b = nb_tensor_get(*x, i * 6 + 2) - nb_tensor_get(*x, i * 6 + 3);
+        nb_tensor_set(*y, i * 4 + (a > 0) * 2 + (b > 0), 1.0);
+    }
+}
+
+/* Dense(16, relu) + Dropout(0.25) + Dense(4, softmax) on 6 inputs. */
+nb_model *nb_test_mlp(nb_dtype dtype, nb_optimizer *opt)
+{
+    nb_model *m = nb_sequential();
+    ck_assert_int_eq(nb_model_set_seed(m, 0xfedcba9876543210ULL), NB_OK);
+    ck_assert_int_eq(nb_model_set_dtype(m, dtype), NB_OK);
+    ck_assert_int_eq(nb_model_set_input_shape(m, NB_SHAPE(6)), NB_OK);
+    ck_assert_int_eq(nb_model_add(m, nb_dense(16, NB_RELU)), NB_OK);
+    ck_assert_int_eq(nb_model_add(m, nb_dropout(0.25)), NB_OK);
+    ck_assert_int_eq(nb_model_add(m, nb_dense(4, NB_SOFTMAX)), NB_OK);
+    nb_compile_options o = {.optimizer = opt, .loss = "categorical_crossentropy",
+                            .metrics = {"accuracy"}};
+    ck_assert_msg(nb_model_compile(m, &o) == NB_OK, "%s", nb_last_error());
+    return m;
+}
+
+void nb_test_fit_quietly(nb_model *m, const nb_tensor *x, const nb_tensor *y, int epochs)
+{
+    nb_fit_options fit = nb_fit_defaults();
+    fit.epochs = epochs;
+    fit.batch_size = 16;
+    fit.verbose = 0;
+    nb_history *h = nb_model_fit(m, x, y, &fit);
+    ck_assert_msg(h != NULL, "fit: %s", nb_last_error());
+    nb_history_free(h);
+}
+
+bool nb_test_same_tensor(const nb_tensor *a, const nb_tensor *b)
+{
+    return a->dtype == b->dtype && nb_same_shape(a, b) &&
+           memcmp(a->data, b->data, (size_t)a->size * nb_dtype_size(a->dtype)) == 0;
+}
+
+void nb_test_assert_same_weights(const nb_model *a, const nb_model *b)
+{
+    ck_assert_int_eq(nb_model_weight_count(a), nb_model_weight_count(b));
+    for (int i = 0; i < nb_model_weight_count(a); i++)
+        ck_assert_msg(nb_test_same_tensor(nb_model_weight(a, i), nb_model_weight(b, i)),
+                      "weight %d differs", i);
+}
+
+void nb_test_assert_same_optimizer(const nb_model *a, const nb_model *b)
+{
+    const nb_optimizer *oa = nb_model_optimizer(a), *ob = nb_model_optimizer(b);
+    ck_assert_ptr_nonnull(oa);
+    ck_assert_ptr_nonnull(ob);
+    ck_assert_str_eq(nb_optimizer_name(oa), nb_optimizer_name(ob));
+    ck_assert_int_eq(nb_optimizer_iterations(oa), nb_optimizer_iterations(ob));
+    ck_assert_int_eq(nb_optimizer_state_count(oa), nb_optimizer_state_count(ob));
+    for (int i = 0; i < nb_optimizer_state_count(oa); i++)
+        ck_assert_msg(nb_test_same_tensor(nb_optimizer_state(oa, i), nb_optimizer_state(ob, i)),
+                      "optimizer state %d differs", i);
+}
+
 /* ---- files -------------------------------------------------------------------------------- */
 
 char *nb_test_make_dir(const char *name)
@@ -235,6 +304,36 @@ void nb_test_remove_dir(const char *dir)
     }
     closedir(d);
     rmdir(dir);
+}
+
+nb_test_bytes nb_test_read_all(const char *file)
+{
+    nb_test_bytes b = {0};
+    FILE *f = fopen(file, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", file);
+    fseek(f, 0, SEEK_END);
+    b.len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b.data = malloc(b.len + 1);
+    ck_assert_uint_eq(fread(b.data, 1, b.len, f), b.len);
+    fclose(f);
+    return b;
+}
+
+void nb_test_write_all(const char *file, const void *data, size_t len)
+{
+    FILE *f = fopen(file, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+uint64_t nb_test_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; k--)
+        v = v << 8 | p[k];
+    return v;
 }
 
 /* big-endian 32-bit number at p */
