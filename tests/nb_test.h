@@ -140,6 +140,23 @@ bool nb_test_flushing(void);
  * have nothing to check. */
 bool nb_test_can_flush(void);
 
+/* The recurrent layers' suites (recurrent, lstm_gru): */
+
+/* layer built for [time, features] samples in f64 (asserted) */
+nb_layer *nb_test_built(nb_layer *layer, int64_t time, int64_t features, uint64_t seed);
+
+/* Every weight drawn from U(-0.8, 0.8), so no gate sits at its initial
+ * value (a zero bias, a forget bias of one) and every path carries weight. */
+void nb_test_randomize_weights(nb_layer *layer, uint64_t seed);
+
+/* A maker of recurrent layers, as nb_lstm_with. */
+typedef nb_layer *(*nb_test_make_rnn_fn)(const nb_recurrent_options *options);
+
+/* Gradient-check a layer of 3 units made by make, with randomized weights,
+ * on [batch, time, 2] inputs, against the input and every weight. */
+void nb_test_gradcheck_cell(nb_test_make_rnn_fn make, bool sequences, int64_t batch,
+                            int64_t time, uint64_t seed);
+
 /* Whether a and b have as many weights, of the same sizes and bytes. */
 bool nb_test_same_weights(const nb_model *a, const nb_model *b);
 

@@ -1,6 +1,6 @@
 /* Helpers shared by the Check suites (declared in nb_test.h): tensor
  * assertions, seeded random tensors, kept tensors, a counting allocator,
- * small-model plumbing and the model files' MLP, temporary directories,
+ * small-model plumbing and the model files' MLP, recurrent layers, temporary directories,
  * whole files and PNG headers. Linked into
  * every test executable (tests/meson.build). */
 #include <dirent.h>
@@ -267,6 +267,54 @@ void nb_test_assert_same_optimizer(const nb_model *a, const nb_model *b)
     for (int i = 0; i < nb_optimizer_state_count(oa); i++)
         ck_assert_msg(nb_test_same_tensor(nb_optimizer_state(oa, i), nb_optimizer_state(ob, i)),
                       "optimizer state %d differs", i);
+}
+
+/* ---- recurrent layers ----------------------------------------------------------------- */
+
+nb_layer *nb_test_built(nb_layer *layer, int64_t time, int64_t features, uint64_t seed)
+{
+    ck_assert_ptr_nonnull(layer);
+    nb_rng rng;
+    nb_rng_seed(&rng, seed);
+    ck_assert_msg(nb_layer_build(layer, NB_SHAPE(time, features), NB_F64, &rng) == NB_OK,
+                  "%s", nb_last_error());
+    return layer;
+}
+
+static nb_tensor *layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
+{
+    return nb_layer_forward(user, tape, inputs[0], false, NULL);
+}
+
+void nb_test_randomize_weights(nb_layer *layer, uint64_t seed)
+{
+    for (int k = 0; k < layer->n_params; k++) {
+        nb_tensor *r = nb_test_uniform(NB_F64, layer->params[k]->rank, layer->params[k]->shape,
+                                       -0.8, 0.8, seed + (uint64_t)k);
+        nb_tensor_copy_data(layer->params[k], r);
+        nb_tensor_free(r);
+    }
+}
+
+static void gradcheck_layer(nb_layer *layer, nb_tensor *x)
+{
+    nb_tensor *inputs[NB_LAYER_MAX_PARAMS + 1] = {x};
+    for (int k = 0; k < layer->n_params; k++)
+        inputs[k + 1] = layer->params[k];
+    ck_assert_gradcheck(layer_fn, layer->n_params + 1, inputs, layer);
+}
+
+void nb_test_gradcheck_cell(nb_test_make_rnn_fn make, bool sequences, int64_t batch,
+                            int64_t time, uint64_t seed)
+{
+    nb_layer *layer = nb_test_built(make(&(nb_recurrent_options){.units = 3,
+                                                                 .return_sequences = sequences}),
+                                    time, 2, seed);
+    nb_test_randomize_weights(layer, seed + 10);
+    nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(batch, time, 2), -1, 1, seed + 20);
+    gradcheck_layer(layer, x);
+    nb_tensor_free(x);
+    nb_layer_free(layer);
 }
 
 /* ---- files -------------------------------------------------------------------------------- */
