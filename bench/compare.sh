@@ -34,6 +34,10 @@
 #                      on THREADS, CNN_SAMPLES [54000] images an epoch,
 #                      CNN_EPOCHS [2] nabla and TORCH_CNN_EPOCHS [1] PyTorch
 #                      epochs per run; CNN=0 leaves it out
+#   RNN [1]            also the Keras addition RNN against the same model in
+#                      PyTorch, by bench/compare_rnn.sh (its own variables,
+#                      TRAIN_SIZE, EPOCHS... apply; ROUNDS is passed on);
+#                      RNN=0 leaves it out
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -283,5 +287,9 @@ if [[ $cnn == 1 ]]; then
                 "$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$t")" | spread)"
         done
     fi
+fi
+if [[ ${RNN:-1} == 1 ]]; then
+    echo
+    ROUNDS=$rounds "$root/bench/compare_rnn.sh"
 fi
 echo "load at end:$(uptime | sed 's/.*load average:/ /')"
