@@ -1,5 +1,4 @@
 /* Tests for Graphviz export of tapes (src/autograd/dot.c). */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,45 +274,16 @@ END_TEST
 
 /* ---- files ---------------------------------------------------------------- */
 
-static char *make_dir(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/nb_test_dot_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    if (d)
-        closedir(d);
-    return n;
-}
-
-static void remove_dir(const char *dir, const char *const files[])
-{
-    char path[256];
-    for (int i = 0; files[i]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        remove(path);
-    }
-    rmdir(dir);
-}
-
 START_TEST(file_is_written_whole_and_graphviz_reads_it)
 {
     layer_fixture f = make_layer();
     nb_backward(f.loss);
-    char *dir = make_dir(), path[128], png[128], command[512];
+    char *dir = nb_test_make_dir("dot"), path[128], png[128], command[512];
     snprintf(path, sizeof path, "%s/step.dot", dir);
     snprintf(png, sizeof png, "%s/step.png", dir);
     nb_dot_options o = {.show_values = true, .show_grads = true};
     ck_assert_int_eq(nb_tape_write_dot_file(f.tape, path, &o), NB_OK);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     char *text = dot_text(f.tape, &o);
     FILE *in = fopen(path, "r");
     char file_text[1 << 14];
@@ -332,7 +302,7 @@ START_TEST(file_is_written_whole_and_graphviz_reads_it)
         ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
     }
     free(text);
-    remove_dir(dir, (const char *const[]){"step.dot", "step.png", NULL});
+    nb_test_remove_dir(dir);
     free_layer(&f);
 }
 END_TEST
@@ -340,14 +310,14 @@ END_TEST
 START_TEST(file_into_a_missing_directory_fails_cleanly)
 {
     layer_fixture f = make_layer();
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("dot"), path[128];
     snprintf(path, sizeof path, "%s/nowhere/step.dot", dir);
     ck_assert_int_eq(nb_tape_write_dot_file(f.tape, path, NULL), NB_ERR_IO);
     ck_assert_error_contains("nb_tape_write_dot_file: cannot write '");
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(ENOENT));
-    ck_assert_int_eq(count_entries(dir), 0);
-    remove_dir(dir, (const char *const[]){NULL});
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
+    nb_test_remove_dir(dir);
     free_layer(&f);
 }
 END_TEST
@@ -355,14 +325,14 @@ END_TEST
 START_TEST(file_over_a_directory_leaves_no_temporary_file)
 {
     layer_fixture f = make_layer();
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("dot"), path[128];
     snprintf(path, sizeof path, "%s/taken.dot", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     ck_assert_int_eq(nb_tape_write_dot_file(f.tape, path, NULL), NB_ERR_IO);
     ck_assert_error_contains(strerror(EISDIR));
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     rmdir(path);
-    remove_dir(dir, (const char *const[]){NULL});
+    nb_test_remove_dir(dir);
     free_layer(&f);
 }
 END_TEST

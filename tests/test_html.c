@@ -3,7 +3,6 @@
  * escaping of user text, and the errors. The page in a browser is tested by
  * tests/browser/test_explorer.py. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,25 +47,6 @@ static void free_fixture(fixture *f)
     nb_tensor_free(f->w);
 }
 
-static char *make_dir(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/nb_test_html_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static char *read_all(FILE *in)
 {
     ck_assert_ptr_nonnull(in);
@@ -84,10 +64,10 @@ static char *read_all(FILE *in)
 /* Write the page into a fresh directory and return its text. */
 static char *page_text(const nb_tape *tape, const nb_html_options *options)
 {
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("html"), path[128];
     snprintf(path, sizeof path, "%s/page.html", dir);
     ck_assert_msg(nb_tape_write_html(tape, path, options) == NB_OK, "%s", nb_last_error());
-    ck_assert_int_eq(count_entries(dir), 1); /* no temporary file left */
+    ck_assert_int_eq(nb_test_count_entries(dir), 1); /* no temporary file left */
     FILE *in = fopen(path, "r");
     char *text = read_all(in);
     fclose(in);
@@ -338,13 +318,13 @@ END_TEST
 START_TEST(a_missing_directory_fails_cleanly)
 {
     fixture f = make_fixture(NB_F64);
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("html"), path[128];
     snprintf(path, sizeof path, "%s/nowhere/page.html", dir);
     ck_assert_int_eq(nb_tape_write_html(f.tape, path, NULL), NB_ERR_IO);
     ck_assert_error_contains("nb_tape_write_html: cannot write '");
     ck_assert_error_contains(path);
     ck_assert_error_contains(strerror(ENOENT));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(nb_test_count_entries(dir), 0);
     rmdir(dir);
     free_fixture(&f);
 }
@@ -353,13 +333,13 @@ END_TEST
 START_TEST(a_directory_in_the_way_leaves_no_temporary_file)
 {
     fixture f = make_fixture(NB_F64);
-    char *dir = make_dir(), path[128];
+    char *dir = nb_test_make_dir("html"), path[128];
     snprintf(path, sizeof path, "%s/taken.html", dir);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     ck_assert_int_eq(nb_tape_write_html(f.tape, path, NULL), NB_ERR_IO);
     ck_assert_error_contains("nb_tape_write_html");
     ck_assert_error_contains(strerror(EISDIR));
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(nb_test_count_entries(dir), 1);
     rmdir(path);
     rmdir(dir);
     free_fixture(&f);
