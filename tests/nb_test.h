@@ -145,6 +145,14 @@ bool nb_test_can_flush(void);
 /* layer built for [time, features] samples in f64 (asserted) */
 nb_layer *nb_test_built(nb_layer *layer, int64_t time, int64_t features, uint64_t seed);
 
+/* A layer's forward outside training on inputs[0], for nb_gradcheck
+ * (user is the layer). */
+nb_tensor *nb_test_layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user);
+
+/* Gradient-check a built layer with respect to x (when x requires a
+ * gradient) and every weight (asserted). */
+void nb_test_gradcheck_layer(nb_layer *layer, nb_tensor *x);
+
 /* Every weight drawn from U(-0.8, 0.8), so no gate sits at its initial
  * value (a zero bias, a forget bias of one) and every path carries weight. */
 void nb_test_randomize_weights(nb_layer *layer, uint64_t seed);

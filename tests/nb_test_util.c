@@ -281,7 +281,7 @@ nb_layer *nb_test_built(nb_layer *layer, int64_t time, int64_t features, uint64_
     return layer;
 }
 
-static nb_tensor *layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
+nb_tensor *nb_test_layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
 {
     return nb_layer_forward(user, tape, inputs[0], false, NULL);
 }
@@ -296,12 +296,12 @@ void nb_test_randomize_weights(nb_layer *layer, uint64_t seed)
     }
 }
 
-static void gradcheck_layer(nb_layer *layer, nb_tensor *x)
+void nb_test_gradcheck_layer(nb_layer *layer, nb_tensor *x)
 {
     nb_tensor *inputs[NB_LAYER_MAX_PARAMS + 1] = {x};
     for (int k = 0; k < layer->n_params; k++)
         inputs[k + 1] = layer->params[k];
-    ck_assert_gradcheck(layer_fn, layer->n_params + 1, inputs, layer);
+    ck_assert_gradcheck(nb_test_layer_fn, layer->n_params + 1, inputs, layer);
 }
 
 void nb_test_gradcheck_cell(nb_test_make_rnn_fn make, bool sequences, int64_t batch,
@@ -312,7 +312,7 @@ void nb_test_gradcheck_cell(nb_test_make_rnn_fn make, bool sequences, int64_t ba
                                     time, 2, seed);
     nb_test_randomize_weights(layer, seed + 10);
     nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(batch, time, 2), -1, 1, seed + 20);
-    gradcheck_layer(layer, x);
+    nb_test_gradcheck_layer(layer, x);
     nb_tensor_free(x);
     nb_layer_free(layer);
 }

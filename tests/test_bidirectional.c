@@ -6,41 +6,6 @@
 
 #include "nb_test.h"
 
-/* layer built for [time, features] samples in f64 (asserted) */
-static nb_layer *built(nb_layer *layer, int64_t time, int64_t features, uint64_t seed)
-{
-    ck_assert_ptr_nonnull(layer);
-    nb_rng rng;
-    nb_rng_seed(&rng, seed);
-    ck_assert_msg(nb_layer_build(layer, NB_SHAPE(time, features), NB_F64, &rng) == NB_OK,
-                  "%s", nb_last_error());
-    return layer;
-}
-
-static nb_tensor *layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
-{
-    return nb_layer_forward(user, tape, inputs[0], false, NULL);
-}
-
-/* every weight from U(-0.8, 0.8): no gate at its initial value */
-static void randomize_weights(nb_layer *layer, uint64_t seed)
-{
-    for (int k = 0; k < layer->n_params; k++) {
-        nb_tensor *r = nb_test_uniform(NB_F64, layer->params[k]->rank, layer->params[k]->shape,
-                                       -0.8, 0.8, seed + (uint64_t)k);
-        nb_tensor_copy_data(layer->params[k], r);
-        nb_tensor_free(r);
-    }
-}
-
-static void gradcheck_layer(nb_layer *layer, nb_tensor *x)
-{
-    nb_tensor *inputs[NB_LAYER_MAX_PARAMS + 1] = {x};
-    for (int k = 0; k < layer->n_params; k++)
-        inputs[k + 1] = layer->params[k];
-    ck_assert_gradcheck(layer_fn, layer->n_params + 1, inputs, layer);
-}
-
 static nb_tensor *forward(nb_layer *layer, nb_tensor *x)
 {
     nb_tensor *y = nb_layer_forward(layer, NULL, x, false, NULL);
@@ -53,13 +18,13 @@ static nb_tensor *forward(nb_layer *layer, nb_tensor *x)
 START_TEST(bidirectional_joins_forward_and_reversed_backward_outputs)
 {
     nb_recurrent_options o = {.units = 3, .return_sequences = true};
-    nb_layer *bi = built(nb_bidirectional(nb_lstm_with(&o)), 4, 2, 1);
+    nb_layer *bi = nb_test_built(nb_bidirectional(nb_lstm_with(&o)), 4, 2, 1);
     ck_assert_int_eq(bi->n_params, 6);
     ck_assert_str_eq(bi->param_names[1], "forward/recurrent_kernel");
     ck_assert_str_eq(bi->param_names[5], "backward/bias");
     ck_assert_int_eq(nb_layer_param_count(bi), 2 * 4 * (3 * (2 + 3) + 3));
-    randomize_weights(bi, 7);
-    nb_layer *ahead = built(nb_lstm_with(&o), 4, 2, 1), *back = built(nb_lstm_with(&o), 4, 2, 1);
+    nb_test_randomize_weights(bi, 7);
+    nb_layer *ahead = nb_test_built(nb_lstm_with(&o), 4, 2, 1), *back = nb_test_built(nb_lstm_with(&o), 4, 2, 1);
     for (int k = 0; k < 3; k++) {
         nb_tensor_copy_data(ahead->params[k], bi->params[k]);
         nb_tensor_copy_data(back->params[k], bi->params[3 + k]);
@@ -93,16 +58,16 @@ END_TEST
 
 START_TEST(bidirectional_gradients_check)
 {
-    nb_layer *bi = built(nb_bidirectional(nb_gru_with(&(nb_recurrent_options){
+    nb_layer *bi = nb_test_built(nb_bidirectional(nb_gru_with(&(nb_recurrent_options){
                              .units = 2, .return_sequences = true})),
                          3, 2, 2);
-    randomize_weights(bi, 9);
+    nb_test_randomize_weights(bi, 9);
     nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(2, 3, 2), -1, 1, 10);
-    gradcheck_layer(bi, x);
-    nb_layer *last = built(nb_bidirectional(nb_simple_rnn(2)), 3, 2, 3);
-    randomize_weights(last, 11);
+    nb_test_gradcheck_layer(bi, x);
+    nb_layer *last = nb_test_built(nb_bidirectional(nb_simple_rnn(2)), 3, 2, 3);
+    nb_test_randomize_weights(last, 11);
     nb_test_assert_shape("last", x, NB_SHAPE(2, 3, 2));
-    gradcheck_layer(last, x);
+    nb_test_gradcheck_layer(last, x);
     nb_tensor_free(x);
     nb_layer_free(bi);
     nb_layer_free(last);
@@ -116,7 +81,7 @@ START_TEST(bidirectional_rejects_what_it_cannot_wrap)
     ck_assert_ptr_null(nb_bidirectional(nb_dense(2, NB_LINEAR)));
     ck_assert_error_contains("nb_bidirectional: layer '' is a Dense: expected a new SimpleRNN, "
                              "LSTM or GRU");
-    ck_assert_ptr_null(nb_bidirectional(built(nb_lstm(2), 3, 2, 0)));
+    ck_assert_ptr_null(nb_bidirectional(nb_test_built(nb_lstm(2), 3, 2, 0)));
     ck_assert_error_contains("layer '' is a built LSTM");
     const nb_layer_class *cls = nb_layer_find_class("Bidirectional");
     ck_assert_ptr_nonnull(cls);

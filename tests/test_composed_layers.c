@@ -21,21 +21,6 @@ static nb_layer *built(nb_layer *layer, int rank, const int64_t *shape, uint64_t
     return layer;
 }
 
-/* the layer's forward, for nb_gradcheck */
-static nb_tensor *layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
-{
-    return nb_layer_forward(user, tape, inputs[0], false, NULL);
-}
-
-/* gradcheck with respect to x (when it requires a gradient) and every parameter */
-static void gradcheck_layer(nb_layer *layer, nb_tensor *x)
-{
-    nb_tensor *inputs[NB_LAYER_MAX_PARAMS + 1] = {x};
-    for (int k = 0; k < layer->n_params; k++)
-        inputs[k + 1] = layer->params[k];
-    ck_assert_gradcheck(layer_fn, layer->n_params + 1, inputs, layer);
-}
-
 /* the output of a layer on x, caller-owned */
 static nb_tensor *forward(nb_layer *layer, nb_tensor *x)
 {
@@ -64,7 +49,7 @@ START_TEST(dense_on_a_sequence_acts_on_each_step)
                 sum += nb_tensor_get(x, bt * 4 + k) * nb_tensor_get(layer->params[0], k * 2 + u);
             ck_assert_double_eq_tol(nb_tensor_get(y, bt * 2 + u), tanh(sum), 1e-14);
         }
-    gradcheck_layer(layer, x);
+    nb_test_gradcheck_layer(layer, x);
     nb_tensor_free(y);
     nb_tensor_free(x);
     nb_layer_free(layer);
@@ -101,7 +86,7 @@ START_TEST(reshape_layer_infers_its_minus_one_and_keeps_the_values)
     nb_test_assert_shape("y", y, 3, (int64_t[]){2, 3, 4});
     for (int64_t i = 0; i < x->size; i++)
         ck_assert_double_eq(nb_tensor_get(y, i), nb_tensor_get(x, i));
-    gradcheck_layer(layer, x);
+    nb_test_gradcheck_layer(layer, x);
     nb_tensor_free(y);
     nb_tensor_free(x);
     nb_layer_free(layer);
@@ -140,7 +125,7 @@ START_TEST(permute_layer_swaps_the_axes_after_the_batch)
             for (int64_t j = 0; j < 3; j++)
                 ck_assert_double_eq(nb_tensor_at(y, (int64_t[]){b, j, i}),
                                     nb_tensor_at(x, (int64_t[]){b, i, j}));
-    gradcheck_layer(layer, x);
+    nb_test_gradcheck_layer(layer, x);
     nb_tensor_free(y);
     nb_tensor_free(x);
     nb_layer_free(layer);
@@ -238,7 +223,7 @@ START_TEST(layer_norm_gradient_checks_on_a_sequence)
         nb_tensor_set(beta, i, 0.1 * (double)i - 0.2);
     }
     nb_tensor *x = nb_test_uniform_param(NB_F64, NB_SHAPE(2, 3, 5), -2, 2, 11);
-    gradcheck_layer(layer, x);
+    nb_test_gradcheck_layer(layer, x);
     nb_tensor_free(x);
     nb_layer_free(layer);
 }

@@ -12,11 +12,6 @@
 
 #include "nb_test.h"
 
-static nb_tensor *layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user)
-{
-    return nb_layer_forward(user, tape, inputs[0], false, NULL);
-}
-
 static nb_tensor *forward(nb_layer *layer, nb_tensor *x)
 {
     nb_tensor *y = nb_layer_forward(layer, NULL, x, false, NULL);
@@ -157,7 +152,7 @@ START_TEST(cells_second_derivatives_check)
         for (int k = 0; k < layer->n_params; k++)
             inputs[k + 1] = layer->params[k];
         nb_gradcheck_report report;
-        ck_assert_msg(nb_gradgradcheck(layer_fn, layer->n_params + 1, inputs, layer, NULL,
+        ck_assert_msg(nb_gradgradcheck(nb_test_layer_fn, layer->n_params + 1, inputs, layer, NULL,
                                        &report) == NB_OK,
                       "%s", nb_last_error());
         if (!report.passed)
@@ -185,7 +180,7 @@ START_TEST(repeat_vector_repeats_and_sums_the_gradients)
     nb_test_assert_close("repeat", y, false, (double[]){1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4}, 12);
     nb_tensor_set_requires_grad(x, true);
     nb_tensor *inputs[1] = {x};
-    ck_assert_gradcheck(layer_fn, 1, inputs, layer);
+    ck_assert_gradcheck(nb_test_layer_fn, 1, inputs, layer);
     nb_tensor_free(y);
     nb_tensor_free(x);
     nb_layer_free(layer);
