@@ -13,12 +13,11 @@ and `test accuracy: X` at the end. Run it with /usr/bin/python3.
 """
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
 
-from torch_mlp import load
+from torch_mlp import load, train
 
 
 def main():
@@ -56,25 +55,7 @@ def main():
 
     print(f"torch_cnn: torch {torch.__version__}; batch {args.batch}, threads {args.threads}, "
           f"{x.shape[0]} samples per epoch", flush=True)
-    n = x.shape[0]
-    times, cpu = [], []
-    for _ in range(args.epochs):
-        model.train()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        order = torch.randperm(n)
-        for first in range(0, n, args.batch):
-            rows = order[first:first + args.batch]
-            xb, yb = x[rows], y[rows]
-            probs = model(xb).clamp(1e-7, 1 - 1e-7)
-            loss = -(yb * probs.log()).sum(dim=1).mean()
-            # the accuracy metric, as Keras and nabla compute it every batch
-            _ = (probs.argmax(dim=1) == yb.argmax(dim=1)).float().mean().item()
-            opt.zero_grad(set_to_none=False)
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - cpu_start)
-        print(f"epoch_seconds: {times[-1]:.4f}", flush=True)
+    times, cpu = train(model, opt, x, y, args.batch, args.epochs)
     # CPU seconds (all threads) too, as nabla_bench prints them: on a busy
     # machine they are the steadier of the two
     print(f"median epoch_seconds: {statistics.median(times):.4f} "
