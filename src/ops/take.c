@@ -95,21 +95,41 @@ static nb_status take_forward(nb_node *node)
     return NB_OK;
 }
 
-/* y[o, j, i] = x[o, at[j], i], so dx[o, at[j], i] += g[o, j, i]: a scatter
- * that adds, so an index taken twice gets both gradients. */
-#define TAKE_SCATTER(T)                                                                      \
+/* dst[o, at[j], i] += src[o, j, i] ([outer, m, inner] into [outer, n,
+ * inner]): a scatter that adds, so an index taken twice gets both. With
+ * gather, the other way: dst[o, j, i] += src[o, at[j], i]. */
+#define MOVE_ADD(T, gather)                                                                  \
     do {                                                                                     \
-        const T *g = node->output->grad;                                                     \
-        T *dx = grad_x;                                                                      \
+        T *to = dst;                                                                         \
+        const T *from = src;                                                                 \
         for (int64_t o = 0; o < d.outer; o++)                                                \
             for (int64_t j = 0; j < d.m; j++) {                                              \
-                const T *gb = g + (o * d.m + j) * d.inner;                                   \
-                T *db = dx + (o * d.n + at[j]) * d.inner;                                    \
+                int64_t taken = (o * d.m + j) * d.inner, picked = (o * d.n + at[j]) * d.inner; \
+                T *db = to + (gather ? taken : picked);                                      \
+                const T *sb = from + (gather ? picked : taken);                              \
                 for (int64_t i = 0; i < d.inner; i++)                                        \
-                    db[i] += gb[i];                                                          \
+                    db[i] += sb[i];                                                          \
             }                                                                                \
     } while (0)
 
+static void scatter_add(nb_dtype dtype, void *dst, const void *src, const int64_t *at,
+                        take_dims d)
+{
+    if (dtype == NB_F32)
+        MOVE_ADD(float, false);
+    else
+        MOVE_ADD(double, false);
+}
+
+static void gather_add(nb_dtype dtype, void *dst, const void *src, const int64_t *at, take_dims d)
+{
+    if (dtype == NB_F32)
+        MOVE_ADD(float, true);
+    else
+        MOVE_ADD(double, true);
+}
+
+/* y[o, j, i] = x[o, at[j], i], so dx[o, at[j], i] += g[o, j, i] */
 static nb_status take_backward(nb_node *node)
 {
     if (!node->inputs[0]->requires_grad)
@@ -117,12 +137,7 @@ static nb_status take_backward(nb_node *node)
     void *grad_x = nb_node_input_grad(node, 0);
     if (!grad_x)
         return NB_ERR_NOMEM;
-    take_dims d = dims_of(node);
-    const int64_t *at = node->saved;
-    if (node->output->dtype == NB_F32)
-        TAKE_SCATTER(float);
-    else
-        TAKE_SCATTER(double);
+    scatter_add(node->output->dtype, grad_x, node->output->grad, node->saved, dims_of(node));
     return NB_OK;
 }
 
@@ -174,17 +189,7 @@ static nb_status scatter_forward(nb_node *node)
     if (s != NB_OK)
         return s;
     node->saved = at;
-    const nb_tensor *g = node->inputs[0];
-    void *y = node->output->data;
-    for (int64_t o = 0; o < d.outer; o++)
-        for (int64_t j = 0; j < d.m; j++)
-            for (int64_t i = 0; i < d.inner; i++) {
-                int64_t from = (o * d.m + j) * d.inner + i, to = (o * d.n + at[j]) * d.inner + i;
-                if (g->dtype == NB_F32)
-                    ((float *)y)[to] += ((const float *)g->data)[from];
-                else
-                    ((double *)y)[to] += ((const double *)g->data)[from];
-            }
+    scatter_add(node->output->dtype, node->output->data, node->inputs[0]->data, at, d);
     return NB_OK;
 }
 
@@ -194,18 +199,7 @@ static nb_status scatter_backward(nb_node *node)
     void *dg = nb_node_input_grad(node, 0);
     if (!dg)
         return node->inputs[0]->requires_grad ? NB_ERR_NOMEM : NB_OK;
-    take_dims d = scatter_dims(node);
-    const int64_t *at = node->saved;
-    const void *dy = node->output->grad;
-    for (int64_t o = 0; o < d.outer; o++)
-        for (int64_t j = 0; j < d.m; j++)
-            for (int64_t i = 0; i < d.inner; i++) {
-                int64_t to = (o * d.m + j) * d.inner + i, from = (o * d.n + at[j]) * d.inner + i;
-                if (node->output->dtype == NB_F32)
-                    ((float *)dg)[to] += ((const float *)dy)[from];
-                else
-                    ((double *)dg)[to] += ((const double *)dy)[from];
-            }
+    gather_add(node->output->dtype, dg, node->output->grad, node->saved, scatter_dims(node));
     return NB_OK;
 }
 
