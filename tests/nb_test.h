@@ -145,6 +145,9 @@ bool nb_test_can_flush(void);
 /* layer built for [time, features] samples in f64 (asserted) */
 nb_layer *nb_test_built(nb_layer *layer, int64_t time, int64_t features, uint64_t seed);
 
+/* What nb_model_summary prints for model, as a string the caller frees. */
+char *nb_test_summary(const nb_model *model);
+
 /* A layer's forward outside training on inputs[0], for nb_gradcheck
  * (user is the layer). */
 nb_tensor *nb_test_layer_fn(nb_tape *tape, nb_tensor *const inputs[], void *user);

@@ -439,3 +439,14 @@ void nb_test_unravel(int64_t flat, int rank, const int64_t *shape, int64_t *idx)
         flat /= shape[d];
     }
 }
+
+char *nb_test_summary(const nb_model *model)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(nb_model_summary(model, out), NB_OK);
+    fclose(out);
+    return text;
+}

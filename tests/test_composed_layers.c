@@ -336,11 +336,7 @@ static nb_model *sequence_model(void)
 START_TEST(composed_layers_summarise_save_and_load_in_a_model)
 {
     nb_model *model = sequence_model();
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    ck_assert_int_eq(nb_model_summary(model, out), NB_OK);
-    fclose(out);
+    char *text = nb_test_summary(model);
     ck_assert_msg(strstr(text, " embedding (Embedding)       (None, 6, 4)              40 ") != NULL,
                   "%s", text);
     ck_assert_msg(strstr(text, " permute (Permute)           (None, 4, 6)              0 ") != NULL, "%s", text);

@@ -26,23 +26,13 @@ static nb_model *mnist_convnet(void)
     return model;
 }
 
-static char *summary_of(const nb_model *model)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    ck_assert_int_eq(nb_model_summary(model, out), NB_OK);
-    fclose(out);
-    return text;
-}
-
 #define ck_assert_has(text, line)                                                            \
     ck_assert_msg(strstr((text), (line)) != NULL, "no \"%s\" in\n%s", (line), (text))
 
 START_TEST(the_mnist_convnet_summary_shows_keras_shapes_and_counts)
 {
     nb_model *model = mnist_convnet();
-    char *text = summary_of(model);
+    char *text = nb_test_summary(model);
     ck_assert_has(text, " conv2d (Conv2D)             (None, 26, 26, 32)        320 ");
     ck_assert_has(text, " max_pooling2d (MaxPooling2D (None, 13, 13, 32)        0 ");
     ck_assert_has(text, " conv2d_1 (Conv2D)           (None, 11, 11, 64)        18,496 ");
@@ -204,7 +194,7 @@ START_TEST(conv_layers_save_and_load_with_the_model)
     nb_model *loaded = nb_model_load(path);
     ck_assert_msg(loaded != NULL, "%s", nb_last_error());
     ck_assert(nb_test_same_weights(model, loaded));
-    char *a_text = summary_of(model), *b_text = summary_of(loaded);
+    char *a_text = nb_test_summary(model), *b_text = nb_test_summary(loaded);
     ck_assert_str_eq(a_text, b_text);
     free(a_text);
     free(b_text);
