@@ -1,0 +1,43 @@
+/* The families of the op table (tests/op_table.h), in one list. A family
+ * file defines nb_op_table_<family>[] and nb_op_table_<family>_count. */
+#include <string.h>
+
+#include "op_table.h"
+
+typedef struct family {
+    const nb_op_entry *entries;
+    const int *count;
+} family;
+
+/* Each family adds its two declarations here and one row to `families`. */
+
+static const family families[] = {
+    {NULL, NULL}, /* placeholder: removed when the first family lands */
+};
+
+int nb_op_table_count(void)
+{
+    int n = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        n += families[f].count ? *families[f].count : 0;
+    return n;
+}
+
+const nb_op_entry *nb_op_table_entry(int i)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        int n = families[f].count ? *families[f].count : 0;
+        if (i < n)
+            return &families[f].entries[i];
+        i -= n;
+    }
+    return NULL;
+}
+
+const nb_op_entry *nb_op_table_find(const char *name)
+{
+    for (int i = 0; i < nb_op_table_count(); i++)
+        if (strcmp(nb_op_table_entry(i)->name, name) == 0)
+            return nb_op_table_entry(i);
+    return NULL;
+}
