@@ -104,6 +104,13 @@ typedef struct nb_op_entry {
      * gradient checks (0 keeps nb_gradcheck's defaults) */
     double f32_rtol;
     double grad_atol, grad_rtol;
+    /* optional (n_inputs 0: none): a sample big enough for nabla's thread
+     * pool to split the op's work, used only by the thread-count test (no
+     * gradient check runs on it). Ops that split work (src/kernels/parallel.c
+     * callers): matrix products of at least 2^18 multiply-adds (gemm.c's
+     * GEMM_PARALLEL_MACS, e.g. [64, 64] x [64, 64]); conv and pooling split
+     * by image, so any batch of 2 or more is split already. */
+    nb_op_sample threads_sample;
 } nb_op_entry;
 
 /* Every entry of every family, in the families' order. */
