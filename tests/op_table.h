@@ -75,6 +75,9 @@ typedef struct nb_op_reject {
     nb_dtype dtype;
     bool mixed_dtype;
     const char *message;
+    /* optional: the status nb_last_status() must then give (NB_ERR_SHAPE,
+     * NB_ERR_ARG, ...); NB_OK (0, the default) leaves it unchecked */
+    nb_status status;
 } nb_op_reject;
 
 enum {
