@@ -206,6 +206,7 @@ static void assert_rejects(const nb_op_entry *e, const nb_op_reject *r, nb_tape 
     nb_clear_error();
     nb_tensor *y = e->call(tape, n, in, &r->args);
     const char *msg = nb_last_error();
+    nb_status status = nb_last_status();
     bool named = strstr(msg, e->name) != NULL, said = strstr(msg, r->message) != NULL;
     if (y && !tape)
         free_result(y, n, in);
@@ -214,6 +215,9 @@ static void assert_rejects(const nb_op_entry *e, const nb_op_reject *r, nb_tape 
                   tape ? " (on a tape)" : "");
     ck_assert_msg(named && said, "%s, reject \"%s\": expected a message naming %s and "
                   "containing \"%s\", got \"%s\"", e->name, r->label, e->name, r->message, msg);
+    ck_assert_msg(r->status == NB_OK || status == r->status,
+                  "%s, reject \"%s\": expected status %s, got %s", e->name, r->label,
+                  nb_status_name(r->status), nb_status_name(status));
 }
 
 START_TEST(entry_rejects)
