@@ -123,10 +123,16 @@ static void prepare_equal(int n, nb_tensor *const in[], const nb_op_args *args)
         {.label = "batch 1: [1, 5] with [5]", IN2(R2(1, 5), R1(5))},                         \
         {.label = "size 1: [1, 1] with [1]", IN2(R2(1, 1), R1(1))},                          \
     },                                                                                       \
-    .n_rejects = 4,                                                                          \
+    .n_rejects = 5,                                                                          \
     .rejects = {                                                                             \
         {.label = "[2, 3] with [4, 3]", IN2(R2(2, 3), R2(4, 3)),                             \
-         .message = "shapes [2, 3] and [4, 3] cannot be broadcast together",                 \
+         .message = "shapes [2, 3] and [4, 3] cannot be broadcast together: dimension 0 "    \
+                    "(counted in the 2-dimensional result) is 2 in a and 4 in b: expected "  \
+                    "equal sizes or 1",                                                      \
+         .status = NB_ERR_SHAPE},                                                            \
+        {.label = "[4] with [2, 3], counted from the right", IN2(R1(4), R2(2, 3)),           \
+         .message = "shapes [4] and [2, 3] cannot be broadcast together: dimension 1 "       \
+                    "(counted in the 2-dimensional result) is 4 in a and 3 in b",            \
          .status = NB_ERR_SHAPE},                                                            \
         {.label = "[2, 1, 3, 4] with [5, 4]", IN2(R4(2, 1, 3, 4), R2(5, 4)),                 \
          .dtype = NB_F64, .message = "dimension 2 (counted in the 4-dimensional result)",    \
@@ -170,19 +176,27 @@ const nb_op_entry nb_op_table_binary[] = {
              IN3(R2(1, 5), R2(1, 5), R2(1, 1))},
             {.label = "all rank 0", IN3(R0, R0, R0)},
         },
-        .n_rejects = 4,
+        .n_rejects = 5,
         .rejects = {
-            {.label = "a [2, 3] with b [4, 3]", IN3(R2(2, 3), R2(2, 3), R2(4, 3)),
-             .message = "shapes [2, 3] and [4, 3] cannot be broadcast together",
+            {.label = "a [2] with b [3]", IN3(R1(3), R1(2), R1(3)),
+             .message = "nb_where: shapes [2] and [3] cannot be broadcast together: dimension 0 "
+                        "(counted in the 1-dimensional result) is 2 in a and 3 in b: expected "
+                        "equal sizes or 1",
              .status = NB_ERR_SHAPE},
-            {.label = "cond [4] with a and b [2, 3]", IN3(R1(4), R2(2, 3), R2(2, 3)),
-             .message = "cond of shape [4] cannot be broadcast with [2, 3]",
+            {.label = "a [2, 3] with b [4, 3]", IN3(R2(2, 3), R2(2, 3), R2(4, 3)),
+             .dtype = NB_F64, .message = "shapes [2, 3] and [4, 3] cannot be broadcast together",
+             .status = NB_ERR_SHAPE},
+            {.label = "cond [3] with a [2, 2], b [2]", IN3(R1(3), R2(2, 2), R1(2)),
+             .message = "nb_where: cond of shape [3] cannot be broadcast with [2, 2], the shape "
+                        "a [2, 2] and b [2] broadcast to: expected cond's dimensions, aligned "
+                        "from the right, to be equal to those or 1",
              .status = NB_ERR_SHAPE},
             {.label = "cond [2, 3, 2] with a [3, 1], b [3]", IN3(R3(2, 3, 2), R2(3, 1), R1(3)),
-             .dtype = NB_F64, .message = "the shape a [3, 1] and b [3] broadcast to",
+             .dtype = NB_F64, .message = "cond of shape [2, 3, 2] cannot be broadcast with [3, 3]",
              .status = NB_ERR_SHAPE},
             {.label = "b in the other dtype", IN3(R2(2, 3), R2(2, 3), R2(2, 3)),
-             .mixed_dtype = true, .message = "input 2 is f64 but input 0 is f32",
+             .mixed_dtype = true,
+             .message = "nb_where: input 2 is f64 but input 0 is f32: expected the same dtype",
              .status = NB_ERR_DTYPE},
         },
     },
@@ -202,23 +216,38 @@ const nb_op_entry nb_op_table_binary[] = {
             {.label = "rank 0 to rank 0", IN1(R0), .args = {.i = {0}}},
             {.label = "[1, 1] to [1, 5, 1]", IN1(R2(1, 1)), .args = {.i = {3, 1, 5, 1}}},
         },
-        .n_rejects = 6,
+        .n_rejects = 8,
         .rejects = {
             {.label = "[2, 3] to [3]", IN1(R2(2, 3)), .args = {.i = {1, 3}},
-             .message = "x of shape [2, 3] has rank 2 but the shape [3] has rank 1",
+             .message = "nb_broadcast_to: x of shape [2, 3] has rank 2 but the shape [3] has "
+                        "rank 1: expected x to have at most as many axes",
+             .status = NB_ERR_SHAPE},
+            {.label = "[2, 3] to rank 0", IN1(R2(2, 3)), .args = {.i = {0}},
+             .message = "x of shape [2, 3] has rank 2 but the shape [] has rank 0",
              .status = NB_ERR_SHAPE},
             {.label = "[2, 3] to [4, 3]", IN1(R2(2, 3)), .args = {.i = {2, 4, 3}},
-             .message = "x of shape [2, 3] cannot be broadcast to [4, 3]: dimension 0 is 2",
+             .message = "nb_broadcast_to: x of shape [2, 3] cannot be broadcast to [4, 3]: "
+                        "dimension 0 is 2 in x and 4 in the shape (aligned from the right): "
+                        "expected equal sizes or 1 in x",
              .status = NB_ERR_SHAPE},
-            {.label = "rank 5", IN1(R1(1)), .args = {.i = {5, 1, 1, 1, 1, 1}},
-             .message = "rank 5 is out of range: expected 0 to 4", .status = NB_ERR_SHAPE},
+            /* one way only: x's 3 does not shrink to 1, as it would in nb_add */
+            {.label = "[2, 3] to [5, 2, 1]", IN1(R2(2, 3)), .args = {.i = {3, 5, 2, 1}},
+             .dtype = NB_F64,
+             .message = "nb_broadcast_to: x of shape [2, 3] cannot be broadcast to [5, 2, 1]: "
+                        "dimension 2 is 3 in x and 1 in the shape (aligned from the right): "
+                        "expected equal sizes or 1 in x",
+             .status = NB_ERR_SHAPE},
+            {.label = "rank 5", IN1(R1(3)), .args = {.i = {5, 1, 1, 1, 1, 3}},
+             .message = "nb_broadcast_to: rank 5 is out of range: expected 0 to 4",
+             .status = NB_ERR_SHAPE},
             {.label = "rank -1", IN1(R1(1)), .args = {.i = {-1}},
              .message = "rank -1 is out of range", .status = NB_ERR_SHAPE},
-            {.label = "a dimension 0", IN1(R1(3)), .args = {.i = {3, 2, 0, 3}},
-             .message = "dimension 1 of shape [2, 0, 3] is 0: expected a positive size",
+            {.label = "a dimension 0", IN1(R1(3)), .args = {.i = {2, 0, 3}},
+             .message = "nb_broadcast_to: dimension 0 of shape [0, 3] is 0: expected a "
+                        "positive size",
              .status = NB_ERR_SHAPE},
-            {.label = "a dimension -2", IN1(R1(3)), .args = {.i = {2, -2, 3}},
-             .dtype = NB_F64, .message = "is -2: expected a positive size", .status = NB_ERR_SHAPE},
+            {.label = "a dimension -2", IN1(R1(3)), .args = {.i = {2, -2, 3}}, .dtype = NB_F64,
+             .message = "is -2: expected a positive size", .status = NB_ERR_SHAPE},
         },
     },
 
