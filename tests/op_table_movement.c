@@ -69,14 +69,14 @@ static nb_tensor *call_expand_dims(nb_tape *tape, int n, nb_tensor *const in[],
     return nb_expand_dims(tape, in[0], nb_opt_int(args->i[0]));
 }
 
-/* in: x, indices; args: i[0] the axis, d[0] see prepare_take */
+/* in: x, indices; args: i[0] the axis, d[0] see make_integers */
 static nb_tensor *call_take(nb_tape *tape, int n, nb_tensor *const in[], const nb_op_args *args)
 {
     (void)n;
     return nb_take(tape, in[0], in[1], nb_opt_int(args->i[0]));
 }
 
-/* args: i[0] the number of classes, d[0] see prepare_one_hot */
+/* args: i[0] the number of classes, d[0] see make_integers */
 static nb_tensor *call_one_hot(nb_tape *tape, int n, nb_tensor *const in[],
                                const nb_op_args *args)
 {
@@ -100,9 +100,18 @@ static double integer_in(double v, double first, double count)
     return first + (k < count ? k : count - 1);
 }
 
-/* The indices made integers in range for x's axis, negative ones (counted
- * from the end) included, then moved by d[0]: 0 for a sample; a reject
- * moves them off the integers (0.5) or out of range (+-100). */
+/* t's values made integers in [first, first + count); then, when d[0] is
+ * not 0, its last element set to d[0] (a reject's bad index or label: 7,
+ * 1.5, NaN, ...), so that the message names an exact value and place. */
+static void make_integers(nb_tensor *t, double first, double count, const nb_op_args *args)
+{
+    for (int64_t j = 0; j < t->size; j++)
+        nb_tensor_set(t, j, integer_in(nb_tensor_get(t, j), first, count));
+    if (args->d[0] != 0)
+        nb_tensor_set(t, t->size - 1, args->d[0]);
+}
+
+/* indices in range for x's axis, negative ones (counted from the end) too */
 static void prepare_take(int n, nb_tensor *const in[], const nb_op_args *args)
 {
     if (n != 2)
@@ -114,19 +123,14 @@ static void prepare_take(int n, nb_tensor *const in[], const nb_op_args *args)
     if (axis < 0 || axis >= x->rank)
         return; /* a reject of the axis: the indices do not matter */
     double size = (double)x->shape[axis];
-    for (int64_t j = 0; j < in[1]->size; j++)
-        nb_tensor_set(in[1], j, integer_in(nb_tensor_get(in[1], j), -size, 2 * size) + args->d[0]);
+    make_integers(in[1], -size, 2 * size, args);
 }
 
-/* The labels made classes, 0 to i[0] - 1, then moved by d[0] as the
- * indices of prepare_take. */
+/* labels 0 to i[0] - 1 */
 static void prepare_one_hot(int n, nb_tensor *const in[], const nb_op_args *args)
 {
-    if (n != 1 || args->i[0] < 1)
-        return;
-    for (int64_t j = 0; j < in[0]->size; j++)
-        nb_tensor_set(in[0], j,
-                      integer_in(nb_tensor_get(in[0], j), 0, (double)args->i[0]) + args->d[0]);
+    if (n == 1 && args->i[0] >= 1)
+        make_integers(in[0], 0, (double)args->i[0], args);
 }
 
 /* ---- the entries ---------------------------------------------------------- */
@@ -151,7 +155,8 @@ const nb_op_entry nb_op_table_movement[] = {
         .n_rejects = 7,
         .rejects = {
             {.label = "[2, 3] to [4]", IN1(R2(2, 3)), .args = {.i = {1, 4}},
-             .message = "x of shape [2, 3] has 6 elements; new shape [4] does not hold that many",
+             .message = "nb_reshape: x of shape [2, 3] has 6 elements; new shape [4] does not "
+                        "hold that many",
              .status = NB_ERR_SHAPE},
             {.label = "[2, 3] to [4, -1]", IN1(R2(2, 3)), .args = {.i = {2, 4, -1}},
              .message = "new shape [4, -1] does not hold that many", .status = NB_ERR_SHAPE},
@@ -384,28 +389,35 @@ const nb_op_entry nb_op_table_movement[] = {
         },
         .n_rejects = 8,
         .rejects = {
-            {.label = "axis 2 of [2, 3]", IN2(R2(2, 3), R1(2)), .args = {.i = {2}},
-             .message = "axis 2 is out of range for x of shape [2, 3]: expected -2 to 1",
+            {.label = "axis 2 of [2, 3]", IN2(R2(2, 3), R1(1)), .args = {.i = {2}},
+             .message = "nb_take: axis 2 is out of range for x of shape [2, 3]: expected -2 to 1",
              .status = NB_ERR_ARG},
-            {.label = "axis -3 of [2, 3]", IN2(R2(2, 3), R1(2)), .args = {.i = {-3}},
-             .message = "axis -3 is out of range", .status = NB_ERR_ARG},
-            {.label = "x a scalar", IN2(R0, R1(2)),
-             .message = "axis 0 is out of range for x of shape [] (a scalar)",
+            {.label = "x a scalar", IN2(R0, R0),
+             .message = "nb_take: axis 0 is out of range for x of shape [] (a scalar): expected "
+                        "x of rank 1 or more",
              .status = NB_ERR_ARG},
-            {.label = "an index not an integer", IN2(R2(3, 2), R1(2)), .args = {.d = {0.5}},
-             .message = "(element 0 of indices) is not an integer", .status = NB_ERR_ARG},
-            {.label = "an index past the end", IN2(R2(3, 2), R1(2)), .args = {.d = {100}},
+            {.label = "index 7 of 5, in f32 for x in f64", IN2(R2(5, 2), R1(2)),
+             .args = {.d = {7}}, .dtype = NB_F64, .mixed_dtype = true,
+             .message = "nb_take: index 7 (element 1 of indices) is out of bounds for axis 0 "
+                        "with size 5: expected -5 to 4",
+             .status = NB_ERR_ARG},
+            {.label = "index -3 of 2", IN2(R2(5, 2), R2(2, 2)), .args = {.i = {-1}, .d = {-3}},
              .dtype = NB_F64,
-             .message = "is out of bounds for axis 0 with size 3: expected -3 to 2",
+             .message = "nb_take: index -3 (element 3 of indices) is out of bounds for axis 1 "
+                        "with size 2: expected -2 to 1",
              .status = NB_ERR_ARG},
-            {.label = "an index before the start", IN2(R2(2, 3), R2(1, 2)),
-             .args = {.i = {1}, .d = {-100}}, .message = "is out of bounds for axis 1 with size 3",
+            {.label = "index inf", IN2(R2(5, 2), R1(1)), .args = {.d = {INFINITY}},
+             .message = "nb_take: index inf (element 0 of indices) is out of bounds",
              .status = NB_ERR_ARG},
-            {.label = "indices in the other dtype, out of bounds", IN2(R1(3), R1(2)),
-             .args = {.d = {10}}, .mixed_dtype = true, .message = "out of bounds",
+            {.label = "index 1.5", IN2(R1(4), R1(3)), .args = {.d = {1.5}}, .mixed_dtype = true,
+             .message = "nb_take: index 1.5 (element 2 of indices) is not an integer",
              .status = NB_ERR_ARG},
-            {.label = "rank 5 out", IN2(R4(2, 2, 1, 2), R2(2, 1)),
-             .message = "would give rank 5: expected at most 4 (NB_MAX_RANK)",
+            {.label = "index NaN", IN2(R1(4), R1(1)), .args = {.d = {NAN}},
+             .message = "nb_take: index nan (element 0 of indices) is not an integer",
+             .status = NB_ERR_ARG},
+            {.label = "rank 5 out", IN2(R3(2, 2, 2), R3(1, 2, 1)), .args = {.i = {1}},
+             .message = "nb_take: x of shape [2, 2, 2] (rank 3) with indices of shape [1, 2, 1] "
+                        "(rank 3) would give rank 5: expected at most 4 (NB_MAX_RANK)",
              .status = NB_ERR_SHAPE},
         },
     },
@@ -420,22 +432,26 @@ const nb_op_entry nb_op_table_movement[] = {
         },
         .n_rejects = 8,
         .rejects = {
-            {.label = "labels [2, 3]", IN1(R2(2, 3)), .args = {.i = {3}},
-             .message = "input 0 has shape [2, 3] (rank 2): expected rank 1",
+            {.label = "labels [2, 1]", IN1(R2(2, 1)), .args = {.i = {3}},
+             .message = "nb_one_hot: input 0 has shape [2, 1] (rank 2): expected rank 1",
              .status = NB_ERR_SHAPE},
-            {.label = "labels rank 0", IN1(R0), .args = {.i = {3}},
-             .message = "input 0 has shape [] (rank 0): expected rank 1", .status = NB_ERR_SHAPE},
-            {.label = "0 classes", IN1(R1(3)), .message = "classes is 0: expected at least 1",
+            {.label = "0 classes", IN1(R1(2)),
+             .message = "nb_one_hot: classes is 0: expected at least 1", .status = NB_ERR_ARG},
+            {.label = "-2 classes", IN1(R1(2)), .args = {.i = {-2}}, .dtype = NB_F64,
+             .message = "nb_one_hot: classes is -2: expected at least 1", .status = NB_ERR_ARG},
+            {.label = "label 3 of 3 classes", IN1(R1(2)), .args = {.i = {3}, .d = {3}},
+             .message = "nb_one_hot: label 3 at index 1 is not a class index: expected an "
+                        "integer in [0, 3)",
              .status = NB_ERR_ARG},
-            {.label = "-5 classes", IN1(R1(3)), .args = {.i = {-5}}, .dtype = NB_F64,
-             .message = "classes is -5: expected at least 1", .status = NB_ERR_ARG},
-            {.label = "a label not an integer", IN1(R1(3)), .args = {.i = {3}, .d = {0.5}},
-             .message = "at index 0 is not a class index: expected an integer in [0, 3)",
+            {.label = "label -1", IN1(R1(1)), .args = {.i = {3}, .d = {-1}}, .dtype = NB_F64,
+             .message = "nb_one_hot: label -1 at index 0 is not a class index",
              .status = NB_ERR_ARG},
-            {.label = "a label too large", IN1(R1(3)), .args = {.i = {3}, .d = {3}},
-             .message = "is not a class index", .status = NB_ERR_ARG},
-            {.label = "a label below 0", IN1(R1(3)), .args = {.i = {3}, .d = {-3}},
-             .dtype = NB_F64, .message = "is not a class index", .status = NB_ERR_ARG},
+            {.label = "label 1.5", IN1(R1(2)), .args = {.i = {3}, .d = {1.5}},
+             .message = "nb_one_hot: label 1.5 at index 1 is not a class index: expected an "
+                        "integer in [0, 3)",
+             .status = NB_ERR_ARG},
+            {.label = "label NaN", IN1(R1(1)), .args = {.i = {3}, .d = {NAN}},
+             .message = "at index 0 is not a class index", .status = NB_ERR_ARG},
             {.label = "more classes than elements can hold", IN1(R1(2)),
              .args = {.i = {INT64_MAX}}, .message = "has too many elements (overflow)",
              .status = NB_ERR_SHAPE},
