@@ -123,16 +123,25 @@ static void prepare_equal(int n, nb_tensor *const in[], const nb_op_args *args)
         {.label = "batch 1: [1, 5] with [5]", IN2(R2(1, 5), R1(5))},                         \
         {.label = "size 1: [1, 1] with [1]", IN2(R2(1, 1), R1(1))},                          \
     },                                                                                       \
-    .n_rejects = 5,                                                                          \
+    .n_rejects = 7,                                                                          \
     .rejects = {                                                                             \
         {.label = "[2, 3] with [4, 3]", IN2(R2(2, 3), R2(4, 3)),                             \
          .message = "shapes [2, 3] and [4, 3] cannot be broadcast together: dimension 0 "    \
                     "(counted in the 2-dimensional result) is 2 in a and 4 in b: expected "  \
                     "equal sizes or 1",                                                      \
          .status = NB_ERR_SHAPE},                                                            \
+        {.label = "[2, 3] with [3, 2]", IN2(R2(2, 3), R2(3, 2)), .dtype = NB_F64,            \
+         .message = "shapes [2, 3] and [3, 2] cannot be broadcast together: dimension 1 "    \
+                    "(counted in the 2-dimensional result) is 3 in a and 2 in b: expected "  \
+                    "equal sizes or 1",                                                      \
+         .status = NB_ERR_SHAPE},                                                            \
         {.label = "[4] with [2, 3], counted from the right", IN2(R1(4), R2(2, 3)),           \
          .message = "shapes [4] and [2, 3] cannot be broadcast together: dimension 1 "       \
                     "(counted in the 2-dimensional result) is 4 in a and 3 in b",            \
+         .status = NB_ERR_SHAPE},                                                            \
+        /* the same element count in another rank is still another shape */                  \
+        {.label = "[6] with [2, 3]", IN2(R1(6), R2(2, 3)),                                   \
+         .message = "shapes [6] and [2, 3] cannot be broadcast together",                    \
          .status = NB_ERR_SHAPE},                                                            \
         {.label = "[2, 1, 3, 4] with [5, 4]", IN2(R4(2, 1, 3, 4), R2(5, 4)),                 \
          .dtype = NB_F64, .message = "dimension 2 (counted in the 4-dimensional result)",    \
