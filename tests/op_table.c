@@ -16,11 +16,14 @@ extern const nb_op_entry nb_op_table_binary[];
 extern const int nb_op_table_binary_count;
 extern const nb_op_entry nb_op_table_movement[];
 extern const int nb_op_table_movement_count;
+extern const nb_op_entry nb_op_table_index[];
+extern const int nb_op_table_index_count;
 
 static const family families[] = {
     {nb_op_table_unary, &nb_op_table_unary_count},
     {nb_op_table_binary, &nb_op_table_binary_count},
     {nb_op_table_movement, &nb_op_table_movement_count},
+    {nb_op_table_index, &nb_op_table_index_count},
 };
 
 int nb_op_table_count(void)

@@ -1,7 +1,7 @@
 /* Tests for the ops without gradients (src/ops/compare.c): argmax, equal,
  * one_hot: their values, and that their results never require a gradient.
  * Their errors, f32 against f64, the runs without a tape and NULL inputs are
- * generated from the op table (tests/op_table_binary.c, op_table_movement.c). */
+ * generated from the op table (tests/op_table_binary.c, op_table_index.c). */
 
 #include "nb_test.h"
 

@@ -2,7 +2,7 @@
  * by hand), its gradient scattered back with repeated indices adding up,
  * and indices that get no gradient. Gradient checks, the errors with their
  * messages, the runs without a tape and NULL inputs are generated from the
- * op table (tests/op_table_movement.c). */
+ * op table (tests/op_table_index.c). */
 
 #include "nb_test.h"
 
