@@ -45,9 +45,10 @@ static nb_tensor *call_broadcast_to(nb_tape *tape, int n, nb_tensor *const in[],
 
 /* ---- preparing the samples ------------------------------------------------ */
 
+/* t's values through f (a fuzzer may hand prepare a NULL input: skipped) */
 static void map_values(nb_tensor *t, double (*f)(double))
 {
-    for (int64_t j = 0; j < t->size; j++)
+    for (int64_t j = 0; t && j < t->size; j++)
         nb_tensor_set(t, j, f(nb_tensor_get(t, j)));
 }
 

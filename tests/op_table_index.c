@@ -44,6 +44,8 @@ static double integer_in(double v, double first, double count)
  * 1.5, NaN, ...), so that the message names an exact value and place. */
 static void make_integers(nb_tensor *t, double first, double count, const nb_op_args *args)
 {
+    if (!t)
+        return;
     for (int64_t j = 0; j < t->size; j++)
         nb_tensor_set(t, j, integer_in(nb_tensor_get(t, j), first, count));
     if (args->d[0] != 0)
@@ -53,7 +55,7 @@ static void make_integers(nb_tensor *t, double first, double count, const nb_op_
 /* indices in range for x's axis, negative ones (counted from the end) too */
 static void prepare_take(int n, nb_tensor *const in[], const nb_op_args *args)
 {
-    if (n != 2)
+    if (n != 2 || !in[0])
         return;
     const nb_tensor *x = in[0];
     int axis = nb_opt_int(args->i[0]);
