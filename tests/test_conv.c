@@ -372,9 +372,9 @@ START_TEST(bad_strides_dilations_and_paddings_are_errors)
     ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
     ck_assert_error_contains("nb_conv2d: stride is 0: expected 1 or more");
     ck_assert_ptr_null(nb_conv2d_with(NULL, x, k, (nb_conv2d_options){.strides = {2, -1}}));
-    ck_assert_error_contains("nb_conv2d: strides are (2, -1): expected 1 or more");
+    ck_assert_error_contains("nb_conv2d_with: strides are (2, -1): expected 1 or more");
     ck_assert_ptr_null(nb_conv2d_with(NULL, x, k, (nb_conv2d_options){.dilation = {-1, -1}}));
-    ck_assert_error_contains("nb_conv2d: dilation is -1: expected 1 or more");
+    ck_assert_error_contains("nb_conv2d_with: dilation is -1: expected 1 or more");
     ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, (nb_padding)7));
     ck_assert_error_contains("nb_conv2d: padding is 7: expected NB_PADDING_VALID or "
                              "NB_PADDING_SAME");
@@ -401,7 +401,7 @@ START_TEST(a_bias_that_is_not_one_per_filter_is_an_error)
     ck_assert_error_contains("nb_conv1d_bias: bias is [3], kernel is [2, 1, 2]: expected bias [2]");
     nb_tensor *b64 = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4)));
     ck_assert_ptr_null(nb_conv2d_bias(NULL, x, k, b64, (nb_conv2d_options){0}));
-    ck_assert_error_contains("nb_conv2d_bias: input 2 is f64 but input 0 is f32");
+    ck_assert_error_contains("nb_conv2d_bias: bias is f64 but x is f32");
 }
 END_TEST
 
@@ -411,7 +411,7 @@ START_TEST(conv2d_of_different_dtypes_or_null_is_an_error)
     nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2, 2, 1, 1)));
     ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, NB_PADDING_VALID));
     ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-    ck_assert_error_contains("nb_conv2d: input 1 is f64 but input 0 is f32");
+    ck_assert_error_contains("nb_conv2d: kernel is f64 but x is f32");
     nb_clear_error();
     ck_assert_ptr_null(nb_conv2d(NULL, NULL, k, 1, NB_PADDING_VALID));
     ck_assert_int_eq(nb_last_status(), NB_ERR_NULL);
