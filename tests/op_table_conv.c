@@ -307,7 +307,7 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
     .rejects = {                                                                             \
         {"x of rank 4", 1, {R4(1, 4, 4, 1)}, A(2, 2, VALID), NB_F32, false,                  \
          "x has shape [1, 4, 4, 1] (rank 4): expected rank 3, [batch, steps, channels]",     \
-          NB_ERR_SHAPE},                                                                     \
+         NB_ERR_SHAPE},                                                                      \
         {"pool -3", 1, {R3(1, 4, 1)}, A(-3, 2, VALID), NB_F64, false,                        \
          "pool is -3: expected 1 or more", NB_ERR_ARG},                                      \
         {"stride 0", 1, {R3(1, 4, 1)}, A(2, 0, SAME), NB_F32, false,                         \
@@ -315,8 +315,8 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
         {"padding 2", 1, {R3(1, 4, 1)}, A(2, 2, 2), NB_F64, false,                           \
          "padding is 2: expected NB_PADDING_VALID or NB_PADDING_SAME", NB_ERR_ARG},          \
         {"pool longer than the sequence, VALID", 1, {R3(2, 3, 1)}, A(4, 1, VALID), NB_F32,   \
-         false, "x is [2, 3, 1]: the window (4) is longer than the sequence (3) with padding "\
-         "VALID", NB_ERR_SHAPE},                                                             \
+         false, "x is [2, 3, 1]: the window (4) is longer than the sequence (3) with "       \
+         "padding VALID", NB_ERR_SHAPE},                                                     \
     }
 
 /* Pooling's backwards are ops (pool_grad.c): all differentiate twice. Max
