@@ -59,8 +59,6 @@ START_TEST(parse_reads_counts_and_treats_unset_and_zero_as_automatic)
     ck_assert_int_eq(parse("NABLA_NUM_THREADS", "1", why), 1);
     ck_assert_int_eq(parse("NABLA_NUM_THREADS", "64", why), 64);
     ck_assert_str_eq(why, "");
-    /* OpenMP's list of counts per nesting level: the outermost applies */
-    ck_assert_int_eq(parse("OMP_NUM_THREADS", "4,2", why), 4);
 }
 END_TEST
 
@@ -133,6 +131,15 @@ START_TEST(omp_num_threads_is_read_as_pytorch_reads_it)
     ck_assert_int_eq(nb_set_num_threads(0), NB_OK);
     ck_assert_int_eq(nb_num_threads(), 1);
     ck_assert_str_eq(nb_num_threads_source(), "OMP_NUM_THREADS");
+    setenv("OMP_NUM_THREADS", "3,1", 1); /* per nesting level: the outermost applies */
+    ck_assert_int_eq(nb_set_num_threads(0), NB_OK);
+    ck_assert_int_eq(nb_num_threads(), 3);
+    setenv("OMP_NUM_THREADS", "100", 1); /* at most 64 */
+    ck_assert_int_eq(nb_set_num_threads(0), NB_OK);
+    ck_assert_int_eq(nb_num_threads(), 64);
+    setenv("OMP_NUM_THREADS", "many", 1); /* OpenMP's to report: the next rule applies */
+    ck_assert_int_eq(nb_set_num_threads(0), NB_OK);
+    ck_assert_int_eq(nb_num_threads(), cpus());
 }
 END_TEST
 

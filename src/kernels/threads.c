@@ -49,10 +49,7 @@ int nb__threads_parse(const char *name, const char *value, char *why, size_t siz
     char *end;
     errno = 0;
     long n = strtol(value, &end, 10);
-    /* OMP_NUM_THREADS may list a count per nesting level ("4,2"): the
-     * first is the outermost, the one that applies here */
-    bool list_ok = strcmp(name, "OMP_NUM_THREADS") == 0 && *end == ',';
-    if (errno || end == value || (*end && !list_ok) || n < 0 || n > NB_MAX_THREADS) {
+    if (errno || end == value || *end || n < 0 || n > NB_MAX_THREADS) {
         snprintf(why, size, "%s is \"%s\": expected a whole number from 1 to %d, or 0 for "
                  "the automatic choice", name, value, NB_MAX_THREADS);
         return -1;
@@ -60,13 +57,21 @@ int nb__threads_parse(const char *name, const char *value, char *why, size_t siz
     return (int)n;
 }
 
-/* A variable's count: 0 when unset, 0 or bad (another library's variable
- * is that library's to report). */
+/* Another library's count (OpenBLAS's, OpenMP's, MPI's): its leading
+ * whole number, which may be above 64 (OMP_NUM_THREADS may list a count
+ * per nesting level, "4,2": the first, the outermost, applies here); 0
+ * when unset or not a count (that library reports it, not nabla). */
 static int env_count(const char *name)
 {
-    char why[160];
-    int n = nb__threads_parse(name, getenv(name), why, sizeof why);
-    return n > 0 ? n : 0;
+    const char *value = getenv(name);
+    if (!value)
+        return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || end == value || (*end && *end != ',') || n < 1 || n > 1000000)
+        return 0;
+    return (int)n;
 }
 
 /* CPUs the cgroup (v2) quota allows, rounded up; 0 when there is none. */

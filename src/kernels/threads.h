@@ -10,9 +10,9 @@
  * first call (one atomic load). */
 void nb__threads_decide(void);
 
-/* The count a thread variable's value asks for: 1 to 64, 0 for unset,
- * empty or "0" (automatic), -1 when the value is not a count (then `why`
- * says so, naming the variable). OMP_NUM_THREADS's "4,2" reads as 4. */
+/* The count NABLA_NUM_THREADS's value (`name` for the message) asks for:
+ * 1 to 64, 0 for unset, empty or "0" (automatic), -1 when the value is
+ * not a count (then `why` says so, naming the variable). */
 int nb__threads_parse(const char *name, const char *value, char *why, size_t size);
 
 /* CPUs this process may run on: its affinity mask, within the cgroup's
