@@ -28,7 +28,9 @@
 #   TORCH_SAMPLES [48000]  PyTorch samples per epoch; below 48000 its epoch
 #                      time is scaled to 48,000 samples (and its accuracy is
 #                      that of the shorter training)
-#   BATCHES ["32 128"]  THREADS ["1 2"]
+#   BATCHES ["32 128"]  THREADS ["1 2"]; a thread count of 0 is nabla's
+#                      automatic choice (THREADS="1 2 0"), which PyTorch
+#                      has no run for
 #   CNN [1]            also the Keras MNIST convnet (nabla_bench --model cnn
 #                      against bench/torch_cnn.py) at batch CNN_BATCH [128]
 #                      on THREADS, CNN_SAMPLES [54000] images an epoch,
@@ -119,8 +121,9 @@ for ((r = 1; r <= rounds; r++)); do
         for t in $threads; do
             run "$out/nabla.b$b.t$t.r$r" "$build/bench/nabla_bench" --data "$data" --batch "$b" \
                 --threads "$t" --epochs "$epochs"
-            run "$out/torch.b$b.t$t.r$r" "$python" bench/torch_mlp.py --data "$data" --batch "$b" \
-                --threads "$t" --epochs "$torch_epochs" --samples "$torch_samples"
+            [[ $t == 0 ]] ||
+                run "$out/torch.b$b.t$t.r$r" "$python" bench/torch_mlp.py --data "$data" \
+                    --batch "$b" --threads "$t" --epochs "$torch_epochs" --samples "$torch_samples"
             if [[ $portable == 1 ]]; then
                 run "$out/portable.b$b.t$t.r$r" "$portable_build/bench/nabla_bench" \
                     --data "$data" --batch "$b" --threads "$t" --epochs "$epochs"
@@ -131,9 +134,10 @@ for ((r = 1; r <= rounds; r++)); do
         for t in $threads; do
             run "$out/cnn_nabla.t$t.r$r" "$build/bench/nabla_bench" --model cnn --data "$data" \
                 --batch "$cnn_batch" --threads "$t" --epochs "$cnn_epochs" --samples "$cnn_samples"
-            run "$out/cnn_torch.t$t.r$r" "$python" bench/torch_cnn.py --data "$data" \
-                --batch "$cnn_batch" --threads "$t" --epochs "$torch_cnn_epochs" \
-                --samples "$cnn_samples"
+            [[ $t == 0 ]] ||
+                run "$out/cnn_torch.t$t.r$r" "$python" bench/torch_cnn.py --data "$data" \
+                    --batch "$cnn_batch" --threads "$t" --epochs "$torch_cnn_epochs" \
+                    --samples "$cnn_samples"
         done
     fi
     echo "round $r of $rounds done, load:$(uptime | sed 's/.*load average:/ /')"
@@ -179,6 +183,9 @@ spread() { # "median (lowest to highest)x" of the numbers on standard input
         m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
         printf "%.1fx (%.1f to %.1f)\n", m, a[1], a[NR] }'
 }
+threads_label() { # "2 threads", or "automatic threads" for 0
+    if [[ $1 == 0 ]]; then echo "automatic threads"; else echo "$1 threads"; fi
+}
 torch_scale=$(awk -v n="$torch_samples" 'BEGIN { print 48000 / n }')
 
 row='%-6s %-8s %-9s %-9s %-20s %-10s %-10s %-9s %-14s %-11s %-8s %s\n'
@@ -210,7 +217,8 @@ for b in $batches; do
 done
 echo "portable_s = nabla with its portable kernel; floor_s = one thread's products, Adam and"
 echo "batch copy alone (bench/nabla_floor.c); of_floor = nabla_s / floor_s (1.00 would be no"
-echo "time at all outside them); accuracies are those of round 1"
+echo "time at all outside them); accuracies are those of round 1; threads 0 = nabla's"
+echo "automatic choice (nabla_bench prints the count it made)"
 
 # what the floor is made of, and how far its products are from the core's
 # peak multiply-add rate
@@ -248,7 +256,7 @@ if [[ $threads == *" "* ]]; then
         base=$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$first_t")
         for t in $threads; do
             [[ $t == "$first_t" ]] && continue
-            echo "  batch $b, $t threads: $(ratios "$base" \
+            echo "  batch $b, $(threads_label "$t"): $(ratios "$base" \
                 "$(rounds_of "median epoch_seconds" "$out/nabla.b$b.t$t")" | spread)"
         done
     done
@@ -283,7 +291,7 @@ if [[ $cnn == 1 ]]; then
         base=$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$first_t")
         for t in $threads; do
             [[ $t == "$first_t" ]] && continue
-            echo "  nabla's convnet, epoch time with $first_t thread(s) / with $t: $(ratios "$base" \
+            echo "  nabla's convnet, epoch time with $first_t thread(s) / with $(threads_label "$t"): $(ratios "$base" \
                 "$(rounds_of "median epoch_seconds" "$out/cnn_nabla.t$t")" | spread)"
         done
     fi

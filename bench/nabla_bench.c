@@ -50,14 +50,15 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: nabla_bench [--model mlp|cnn] [--data DIR] [--batch N] [--threads N]\n"
                  "                   [--epochs N] [--hidden N] [--samples N] [--seed N] [--mpi]\n"
-                 "defaults: the MLP, batch 32, 1 thread, 3 epochs, hidden 128, 48000 samples,\n"
+                 "defaults: the MLP, batch 32, nabla's automatic thread count (--threads 0),\n"
+                 "3 epochs, hidden 128, 48000 samples,\n"
                  "seed 0; --model cnn: the convnet, batch 128, 54000 samples;\n"
                  "--mpi: train across the processes of mpirun, batch being the global batch\n");
 }
 
 static bool parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){false, NULL, 0, 1, 3, 128, 0, 0, false}; /* batch, samples: per model */
+    *o = (options){false, NULL, 0, 0, 3, 128, 0, 0, false}; /* batch, samples: per model */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = value != NULL;
@@ -76,7 +77,7 @@ static bool parse_args(int argc, char **argv, options *o)
         else if (ok && strcmp(arg, "--batch") == 0)
             ok = bench_parse_long(value, 1, &o->batch);
         else if (ok && strcmp(arg, "--threads") == 0)
-            ok = bench_parse_long(value, 1, &o->threads);
+            ok = bench_parse_long(value, 0, &o->threads) && o->threads <= 64;
         else if (ok && strcmp(arg, "--epochs") == 0)
             ok = bench_parse_long(value, 1, &o->epochs);
         else if (ok && strcmp(arg, "--hidden") == 0)
@@ -153,7 +154,8 @@ int main(int argc, char **argv)
         return fail("starting MPI");
     if (nb_comm_rank(world) != 0 && !freopen("/dev/null", "w", stdout))
         return fail("silencing stdout");
-    if (nb_set_num_threads((int)o.threads) != NB_OK)
+    /* 0: nabla's automatic choice, which needs no call */
+    if (o.threads > 0 && nb_set_num_threads((int)o.threads) != NB_OK)
         return fail("setting threads");
     const char *dir = o.data_dir ? o.data_dir : nb_mnist_default_dir();
     nb_mnist data;
@@ -176,9 +178,9 @@ int main(int argc, char **argv)
     if (!x || !y || !y_test || !model || nb_model_set_comm(model, world) != NB_OK)
         return fail("preparing the model and data");
 
-    printf("nabla_bench: %s; model %s, batch %ld, threads %ld, hidden %ld, %lld samples per "
-           "epoch, %d process%s\n", nb_build_info(), o.cnn ? "cnn" : "mlp", o.batch, o.threads,
-           o.hidden, (long long)n, nb_comm_size(world), nb_comm_size(world) > 1 ? "es" : "");
+    printf("nabla_bench: %s; model %s, batch %ld, threads %d (%s), hidden %ld, %lld samples "
+           "per epoch, %d process%s\n", nb_build_info(), o.cnn ? "cnn" : "mlp", o.batch,
+           nb_num_threads(), nb_num_threads_source(), o.hidden, (long long)n, nb_comm_size(world), nb_comm_size(world) > 1 ? "es" : "");
     nb_fit_options fit = nb_fit_defaults();
     fit.epochs = 1;
     fit.batch_size = o.batch;

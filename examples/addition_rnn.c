@@ -46,7 +46,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: addition_rnn [--digits N] [--train-size N] [--epochs N] [--seed N]\n"
                  "                    [--threads N] [--save FILE] [--verbose 0|1|2]\n"
                  "defaults: 3 digits, 50000 questions (the last tenth for validation),\n"
-                 "30 epochs, seed 0, 1 thread, verbose 1 (a progress bar)\n");
+                 "30 epochs, seed 0, nabla's automatic thread count (--threads 0),\n"
+                 "verbose 1 (a progress bar)\n");
 }
 
 static bool parse_long(const char *text, long min, long max, long *out)
@@ -62,7 +63,7 @@ static bool parse_long(const char *text, long min, long max, long *out)
 
 static bool parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){3, 50000, 30, 0, 1, 1, NULL};
+    *o = (options){3, 50000, 30, 0, 0, 1, NULL};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -79,7 +80,7 @@ static bool parse_args(int argc, char **argv, options *o)
         else if (ok && strcmp(arg, "--seed") == 0)
             ok = parse_long(value, 0, __LONG_MAX__, &o->seed);
         else if (ok && strcmp(arg, "--threads") == 0)
-            ok = parse_long(value, 1, 256, &o->threads);
+            ok = parse_long(value, 0, 64, &o->threads);
         else if (ok && strcmp(arg, "--verbose") == 0)
             ok = parse_long(value, 0, 2, &o->verbose);
         else if (ok && strcmp(arg, "--save") == 0)
@@ -285,8 +286,8 @@ int main(int argc, char **argv)
     options o;
     if (!parse_args(argc, argv, &o))
         return 2;
-    /* also for one thread: it keeps OpenBLAS at one thread of its own */
-    if (nb_set_num_threads((int)o.threads) != NB_OK)
+    /* 0: nabla's automatic choice, which needs no call */
+    if (o.threads > 0 && nb_set_num_threads((int)o.threads) != NB_OK)
         return fail("starting the threads");
     nb_tensor *x = NULL, *y = NULL;
     if (!make_data(o.digits, o.train_size, (uint64_t)o.seed, &x, &y))
@@ -342,8 +343,9 @@ int main(int argc, char **argv)
     nb_logs logs;
     if (nb_model_evaluate(model, x_val, y_val, 32, &logs) != NB_OK)
         return fail("evaluating");
-    printf("%.1f s per epoch (training and validation, %ld thread%s)\n",
-           train_seconds / (double)o.epochs, o.threads, o.threads == 1 ? "" : "s");
+    int threads = nb_num_threads();
+    printf("%.1f s per epoch (training and validation, %d thread%s)\n",
+           train_seconds / (double)o.epochs, threads, threads == 1 ? "" : "s");
     if (o.save) {
         if (nb_model_save(model, o.save, true) != NB_OK)
             return fail("saving the model");

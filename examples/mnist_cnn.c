@@ -30,7 +30,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: mnist_cnn [--data DIR] [--epochs N] [--batch N] [--seed N]\n"
                  "                 [--threads N] [--samples N] [--save FILE] [--load FILE]\n"
                  "                 [--curves FILE.png] [--history FILE.csv] [--verbose 0|1|2]\n"
-                 "defaults: 15 epochs, batch 128, seed 0, 1 thread, every training image,\n"
+                 "defaults: 15 epochs, batch 128, seed 0, 1 thread (--threads 0: nabla's\n"
+                 "automatic choice), every training image,\n"
                  "curves cnn_training_curves.png (--curves '' turns the picture off);\n"
                  "--epochs 0 with --load only evaluates\n");
 }
@@ -86,8 +87,8 @@ int main(int argc, char **argv)
                        .threads = 1, .curves = "cnn_training_curves.png"};
     if (!mnist_parse_args(argc, argv, &o, MNIST_FLAG_THREADS | MNIST_FLAG_SAMPLES, usage))
         return 2;
-    if (nb_set_num_threads((int)o.threads) != NB_OK)
-        return mnist_fail(&o, "setting the threads");
+    if (mnist_set_threads(&o) != 0)
+        return 1;
     const char *dir = o.data_dir ? o.data_dir : nb_mnist_default_dir();
     nb_mnist data;
     if (nb_mnist_load(dir, &data) != NB_OK)

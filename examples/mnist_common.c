@@ -43,12 +43,20 @@ static bool parse_flag(const char *arg, const char *value, mnist_options *o, uns
     else if ((extras & MNIST_FLAG_BACKUP) && strcmp(arg, "--backup") == 0)
         o->backup = value;
     else if ((extras & MNIST_FLAG_THREADS) && strcmp(arg, "--threads") == 0)
-        return parse_long(value, 1, &o->threads);
+        return parse_long(value, 0, &o->threads) && o->threads <= 64;
     else if ((extras & MNIST_FLAG_SAMPLES) && strcmp(arg, "--samples") == 0)
         return parse_long(value, 1, &o->samples);
     else
         return false;
     return true;
+}
+
+int mnist_set_threads(const mnist_options *o)
+{
+    if (o->threads > 0 && nb_set_num_threads((int)o->threads) != NB_OK)
+        return mnist_fail(o, "setting the threads");
+    printf("threads: %d (%s)\n", nb_num_threads(), nb_num_threads_source());
+    return 0;
 }
 
 bool mnist_parse_args(int argc, char **argv, mnist_options *o, unsigned extras,

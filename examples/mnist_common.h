@@ -13,7 +13,7 @@ enum {
     MNIST_FLAG_ACTIVATIONS = 1 << 0, /* --activations FILE.png */
     MNIST_FLAG_BACKUP = 1 << 1,      /* --backup FILE */
     MNIST_FLAG_MPI = 1 << 2,         /* --mpi */
-    MNIST_FLAG_THREADS = 1 << 3,     /* --threads N */
+    MNIST_FLAG_THREADS = 1 << 3,     /* --threads N, 0 for nabla's automatic choice */
     MNIST_FLAG_SAMPLES = 1 << 4,     /* --samples N: train on the first N images */
 };
 
@@ -30,6 +30,10 @@ typedef struct mnist_options {
  * the program's help. --help exits; false (after a message) on a bad flag. */
 bool mnist_parse_args(int argc, char **argv, mnist_options *o, unsigned extras,
                       void (*usage)(FILE *out));
+
+/* Apply --threads (0: leave nabla's automatic choice, which needs no
+ * call) and print the thread count in use; 0, or 1 after a message. */
+int mnist_set_threads(const mnist_options *o);
 
 /* Print "<program>: <what>: <nabla's last error>"; returns 1. */
 int mnist_fail(const mnist_options *o, const char *what);

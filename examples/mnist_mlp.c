@@ -9,13 +9,15 @@
  *     model.fit(x_train, y_train, epochs=10, batch_size=32,
  *               validation_split=0.2)
  *
- * Usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N]
+ * Usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N] [--threads N]
  *                  [--save FILE] [--load FILE] [--curves FILE.png]
  *                  [--history FILE.csv] [--activations FILE.png]
  *                  [--backup FILE] [--verbose 0|1|2] [--mpi]
  * DIR holds the four MNIST IDX files (plain or .gz); by default $NABLA_DATA,
  * else data/mnist when it exists, else the Fashion-MNIST that Debian's
- * dataset-fashion-mnist package installs. --activations draws, after
+ * dataset-fashion-mnist package installs. --threads N sets the threads
+ * nabla computes with; by default nabla chooses (nabla/backend.h,
+ * nb_set_num_threads), and the choice is printed. --activations draws, after
  * training, what every layer computes for the first test image: the image,
  * then the 128, 64 and 10 units of the Dense layers as grids of brightness. */
 #include <stdio.h>
@@ -31,11 +33,12 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N]\n"
+    fprintf(out, "usage: mnist_mlp [--data DIR] [--epochs N] [--batch N] [--seed N] [--threads N]\n"
                  "                 [--save FILE] [--load FILE] [--curves FILE.png]\n"
                  "                 [--history FILE.csv] [--activations FILE.png]\n"
                  "                 [--backup FILE] [--verbose 0|1|2] [--mpi]\n"
-                 "defaults: 10 epochs, batch 32, seed 0, curves training_curves.png\n"
+                 "defaults: 10 epochs, batch 32, seed 0, nabla's automatic thread count\n"
+                 "(--threads 0), curves training_curves.png\n"
                  "(--curves '' turns the picture off), no activations picture;\n"
                  "--epochs 0 with --load only evaluates; --backup FILE saves the\n"
                  "training state after every epoch and, when FILE exists, resumes from it;\n"
@@ -88,7 +91,9 @@ int main(int argc, char **argv)
     mnist_options o = {.program = "mnist_mlp", .epochs = 10, .batch = 32, .verbose = 1,
                        .curves = "training_curves.png"};
     if (!mnist_parse_args(argc, argv, &o,
-                          MNIST_FLAG_ACTIVATIONS | MNIST_FLAG_BACKUP | MNIST_FLAG_MPI, usage))
+                          MNIST_FLAG_ACTIVATIONS | MNIST_FLAG_BACKUP | MNIST_FLAG_MPI |
+                              MNIST_FLAG_THREADS,
+                          usage))
         return 2;
     /* with --mpi every rank runs all of main (fit, evaluate and predict are
      * collective); only rank 0 prints and writes files */
@@ -104,6 +109,8 @@ int main(int argc, char **argv)
         return mnist_fail(&o, "loading the data");
     printf("data: %s: %lld training and %lld test images\n", dir,
            (long long)data.train_images->shape[0], (long long)data.test_images->shape[0]);
+    if (mnist_set_threads(&o) != 0)
+        return 1;
     nb_tensor *y_train = nb_to_categorical(data.train_labels, 10, NB_F32);
     nb_tensor *y_test = nb_to_categorical(data.test_labels, 10, NB_F32);
     nb_model *model = o.load ? nb_model_load(o.load) : build_model((uint64_t)o.seed);

@@ -252,12 +252,13 @@ START_TEST(adam_negative_epsilon)
 }
 END_TEST
 
-/* nb_set_num_threads with 0 threads */
-START_TEST(set_num_threads_zero)
+/* nb_set_num_threads with a negative count */
+START_TEST(set_num_threads_negative)
 {
     nb_clear_error();
-    ck_assert_int_eq(nb_set_num_threads(0), NB_ERR_ARG);
-    EXPECT(NB_ERR_ARG, "nb_set_num_threads: n is 0: expected 1 to 64");
+    ck_assert_int_eq(nb_set_num_threads(-1), NB_ERR_ARG);
+    EXPECT(NB_ERR_ARG, "nb_set_num_threads: n is -1: expected 1 to 64, or 0 for the automatic "
+                       "choice");
 }
 END_TEST
 
@@ -732,7 +733,7 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, adam_zero_rate);
     tcase_add_test(tc, adam_beta1_one);
     tcase_add_test(tc, adam_negative_epsilon);
-    tcase_add_test(tc, set_num_threads_zero);
+    tcase_add_test(tc, set_num_threads_negative);
     tcase_add_test(tc, rmsprop_rho_negative);
     tcase_add_test(tc, input_shape_negative);
     tcase_add_test(tc, input_shape_zero);

@@ -62,6 +62,7 @@ static nb_model *trained(int threads, double dropout)
 START_TEST(a_big_batch_is_split_in_one_part_per_thread)
 {
     nb_model *model = mlp(0.2, NB_F32);
+    ck_assert_int_eq(nb_set_num_threads(1), NB_OK);
     ck_assert_int_eq(nb__thread_parts(model, 128), 1); /* one thread: never split */
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
     ck_assert_int_eq(nb__thread_parts(model, 128), 2);

@@ -511,10 +511,12 @@ START_TEST(set_num_threads_rejects_counts_out_of_range)
 {
     ck_assert_int_eq(nb_set_num_threads(2), NB_OK);
     ck_assert_int_eq(nb_num_threads(), 2);
-    ck_assert_int_eq(nb_set_num_threads(0), NB_ERR_ARG);
-    ck_assert_error_contains("nb_set_num_threads: n is 0: expected 1 to 64");
+    ck_assert_int_eq(nb_set_num_threads(-1), NB_ERR_ARG);
+    ck_assert_error_contains("nb_set_num_threads: n is -1: expected 1 to 64, or 0 for the "
+                             "automatic choice");
     ck_assert_int_eq(nb_set_num_threads(65), NB_ERR_ARG);
-    ck_assert_error_contains("nb_set_num_threads: n is 65: expected 1 to 64");
+    ck_assert_error_contains("nb_set_num_threads: n is 65: expected 1 to 64, or 0 for the "
+                             "automatic choice");
     ck_assert_int_eq(nb_num_threads(), 2);
     ck_assert_int_eq(nb_set_num_threads(1), NB_OK);
     ck_assert_int_eq(nb_num_threads(), 1);

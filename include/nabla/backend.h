@@ -24,24 +24,53 @@ bool nb_have_blas(void);
 nb_status nb_set_gemm_backend(nb_gemm_backend backend);
 nb_gemm_backend nb_gemm_backend_in_use(void);
 
-/* Threads nabla computes with, 1 to 64 (the calling thread counts as one).
+/* Threads nabla computes with, 1 to 64 (the calling thread counts as one),
+ * or 0 for the automatic choice, which is also what a program gets that
+ * never calls this: at first use nabla takes NABLA_NUM_THREADS if set (1
+ * to 64; 0 means automatic), else one thread when OPENBLAS_NUM_THREADS
+ * asks for more than one (OpenBLAS then keeps that many of its own), else
+ * OMP_NUM_THREADS, else one per CPU the process may use (its affinity mask
+ * and cgroup quota, shared among the MPI ranks on the machine). Except in
+ * that OPENBLAS_NUM_THREADS case OpenBLAS is held at one thread, so that
+ * its threads never race nabla's on products too small to pay.
+ *
  * With n > 1, large matrix products (split by rows or columns of the
  * result), the optimizer update and large elementwise loops are divided
- * into n contiguous parts, one per thread, with either kernel; OpenBLAS is
- * then kept at one thread of its own. nb_model_fit instead splits a
- * training step of at least 16 rows per thread by rows, each thread on its
- * own copy of the model (f32 models whose layer classes have from_config),
- * so results differ from one thread's by rounding. The parts depend only
- * on the sizes and n, so a run is repeatable for a given n; with n = 1
- * nothing is split. Until it is called, nabla uses one thread and OpenBLAS its own
- * default. NB_ERR_ARG for n out of range; NB_ERR_STATE when the system
- * would not start all the threads (the ones that started are used), or
- * when called from code nabla runs on its threads (a layer's forward in a
- * split training step), where changing the pool would wait for itself. */
+ * into n contiguous parts, one per thread, with either kernel.
+ * nb_model_fit instead splits a training step of at least 16 rows per
+ * thread by rows, each thread on its own copy of the model (f32 models
+ * whose layer classes have from_config), so results differ from one
+ * thread's by rounding; a small step (under 2^20 multiply-adds) is not
+ * split at all. The parts depend only on the sizes and n, so a run is
+ * repeatable for a given n; with n = 1 nothing is split. The automatic n
+ * depends on the machine, so a run on more cores can differ in the last
+ * bits from a one-thread run: for the same bits on every machine, set
+ * NABLA_NUM_THREADS=1 or call nb_set_num_threads(1).
+ *
+ * The pool serves one computation at a time: a second thread of the
+ * program computing meanwhile runs its parts on itself (the same parts, so
+ * the same results). A program that computes on several threads of its own
+ * at once can keep nabla to them with nb_set_num_threads(1).
+ *
+ * NB_ERR_ARG for n out of range, and for n = 0 when NABLA_NUM_THREADS is
+ * not a count (the message names it; the rest of the automatic choice is
+ * applied; without a call, the automatic choice prints that on stderr and
+ * goes on); NB_ERR_STATE when the system would not start all the threads
+ * (the ones that started are used), or when called from code nabla runs
+ * on its threads (a layer's forward in a split training step), where
+ * changing the pool would wait for itself. */
 nb_status nb_set_num_threads(int n);
 
-/* The thread count nb_set_num_threads reached (1 before any call). */
+/* The thread count nabla computes with: the one nb_set_num_threads
+ * reached, or the automatic choice (made by this call if not yet made). */
 int nb_num_threads(void);
+
+/* Why nb_num_threads is what it is, for a program's report:
+ * "nb_set_num_threads", "NABLA_NUM_THREADS", "OMP_NUM_THREADS",
+ * "OPENBLAS_NUM_THREADS=4, for OpenBLAS" or "automatic: 2 CPUs" (with
+ * " / 2 MPI ranks" under mpirun). A static string, valid until the next
+ * nb_set_num_threads. */
+const char *nb_num_threads_source(void);
 
 /* Whether nb_model_fit, nb_model_evaluate and nb_model_predict flush
  * subnormal ("denormal") numbers to zero while they run, as TensorFlow does
@@ -54,8 +83,8 @@ int nb_num_threads(void);
  * callback's code runs in the flushed mode. A process-wide setting, like
  * nb_set_num_threads. As torch.set_flush_denormal, returns false (and
  * leaves flushing off) when asked to flush on a CPU where nabla cannot. A
- * BLAS's own threads (OpenBLAS's are used only before nb_set_num_threads
- * is called) keep their mode. */
+ * BLAS's own threads (OpenBLAS's run only when OPENBLAS_NUM_THREADS asks
+ * for them, see nb_set_num_threads) keep their mode. */
 bool nb_set_flush_denormals(bool on);
 bool nb_flush_denormals(void);
 

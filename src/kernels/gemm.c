@@ -45,29 +45,6 @@ nb_status nb_set_gemm_backend(nb_gemm_backend requested)
 
 nb_gemm_backend nb_gemm_backend_in_use(void) { return backend; }
 
-nb_status nb_set_num_threads(int n)
-{
-    if (n < 1 || n > NB_MAX_THREADS)
-        return nb_error(NB_ERR_ARG, "nb_set_num_threads: n is %d: expected 1 to %d", n,
-                        NB_MAX_THREADS);
-    if (nb__in_parallel_part()) /* resizing would wait for the job it is part of */
-        return nb_error(NB_ERR_STATE, "nb_set_num_threads: called from code that runs on "
-                        "nabla's threads (a layer's forward in a split training step): change "
-                        "the thread count between computations");
-#if NB_HAVE_OPENBLAS_THREADS
-    /* nabla splits the products itself (see gemm below), so OpenBLAS's
-     * own threads would only compete with the pool's */
-    openblas_set_num_threads(1);
-#endif
-    int reached = nb__pool_resize(n);
-    if (reached < n)
-        return nb_error(NB_ERR_STATE, "nb_set_num_threads: could start only %d of %d threads",
-                        reached, n);
-    return NB_OK;
-}
-
-int nb_num_threads(void) { return nb__num_threads(); }
-
 /* Which of OpenBLAS's kernels run: it picks them for the CPU when it loads,
  * unless OPENBLAS_CORETYPE names others; docs/performance.md shows what the
  * choice is worth. */

@@ -1,9 +1,10 @@
 /* The thread pool behind nb__parallel_for.
  *
- * Workers are started by nb_set_num_threads and live until the count is
- * lowered again. A job is a fixed list of parts. Posting it publishes one
- * atomic word, `state` (generation, number of parts, next unclaimed part);
- * the caller and the workers claim parts from it, so the caller goes on to
+ * Workers are started at first use, or by nb_set_num_threads (threads.c
+ * chooses how many), and live until the count is lowered again. A job is
+ * a fixed list of parts. Posting it publishes one atomic word, `state`
+ * (generation, number of parts, next unclaimed part); the caller and the
+ * workers claim parts from it, so the caller goes on to
  * the next part itself when a worker is slow to wake (or not scheduled at
  * all, on a busy machine) instead of waiting for it. Which thread runs a
  * part never changes what the part computes: a worker takes the caller's
@@ -21,6 +22,7 @@
 #include <time.h>
 
 #include "kernels/fpenv.h"
+#include "kernels/threads.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -66,7 +68,11 @@ static struct {
     .n_threads = 1,
 };
 
-int nb__num_threads(void) { return atomic_load(&pool.n_threads); }
+int nb__num_threads(void)
+{
+    nb__threads_decide();
+    return atomic_load(&pool.n_threads);
+}
 
 /* Set while this thread runs work of nb__parallel_for's (run_range). */
 static _Thread_local bool in_part;
@@ -254,7 +260,11 @@ uint64_t nb__pool_jobs_posted(void)
     return atomic_load_explicit(&jobs_posted, memory_order_relaxed);
 }
 
-/* Publish job j as the next generation and wake sleeping workers. */
+/* Publish job j as the next generation and wake as many sleeping workers
+ * as it has parts besides the caller's: on a machine with many cores the
+ * others sleep on (workers already polling take parts too, and the caller
+ * claims whatever is left, so no part waits for a thread that was not
+ * woken). */
 static uint64_t post(const job *j)
 {
     atomic_fetch_add_explicit(&jobs_posted, 1, memory_order_relaxed);
@@ -263,7 +273,8 @@ static uint64_t post(const job *j)
     uint64_t gen = STATE_GEN(atomic_load(&pool.state)) + 1;
     pthread_mutex_lock(&pool.mu);
     atomic_store_explicit(&pool.state, STATE(gen, j->parts, 0), memory_order_release);
-    pthread_cond_broadcast(&pool.wake);
+    for (int i = 1; i < j->parts; i++)
+        pthread_cond_signal(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     return gen;
 }
@@ -272,7 +283,7 @@ void nb__parallel_for(int64_t n, int64_t grain, int64_t align, nb__range_fn fn, 
 {
     if (n <= 0)
         return;
-    int threads = atomic_load(&pool.n_threads);
+    int threads = nb__num_threads();
     if (threads == 1 || n < 2 * grain) {
         run_range(fn, ctx, 0, n);
         return;

@@ -14,7 +14,8 @@
 /* Work on [begin, end) of a range; ctx is the caller's. */
 typedef void (*nb__range_fn)(void *ctx, int64_t begin, int64_t end);
 
-/* Threads the pool splits work across (1 until nb_set_num_threads). */
+/* Threads the pool splits work across; the first call makes the automatic
+ * choice (threads.c) unless nb_set_num_threads made one. */
 int nb__num_threads(void);
 
 /* Start or stop workers so that the pool has n threads (the caller counts as
