@@ -4,6 +4,7 @@
  * capped at what the CPU runs; and training steps give the same weights at
  * every level. meson runs this suite under NABLA_CPU unset, "baseline" and
  * "bogus" (tests/meson.build). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,34 @@ START_TEST(every_level_gives_the_baselines_bits)
         compared++;
     }
     ck_assert_int_eq(compared, (int)nb__vec_best_level());
+}
+END_TEST
+
+/* A NaN or an infinity at each position, the vector tail included, is
+ * found at every level; finite data passes. */
+START_TEST(all_finite_finds_every_position_at_every_level)
+{
+    static float x32[MAX_LEN];
+    static double x64[MAX_LEN];
+    const double specials[] = {NAN, INFINITY, -INFINITY};
+    for (int level = 0; level <= (int)nb__vec_best_level(); level++) {
+        const nb__vec_kernels *k = nb__vec_table((nb__vec_level)level);
+        for (int l = 0; l < N_LENGTHS; l++) {
+            int64_t n = lengths[l];
+            for (int64_t i = 0; i < n; i++)
+                x32[i] = (float)(x64[i] = (double)i - 3.5);
+            ck_assert_msg(k->f32.all_finite(n, x32) && k->f64.all_finite(n, x64),
+                          "%s: finite data of %lld reported not finite", k->name, (long long)n);
+            for (int64_t bad = 0; bad < n; bad++) {
+                double special = specials[bad % 3];
+                x32[bad] = (float)(x64[bad] = special);
+                ck_assert_msg(!k->f32.all_finite(n, x32) && !k->f64.all_finite(n, x64),
+                              "%s: %g at %lld of %lld not found", k->name, special,
+                              (long long)bad, (long long)n);
+                x32[bad] = (float)(x64[bad] = 1);
+            }
+        }
+    }
 }
 END_TEST
 
@@ -271,6 +300,7 @@ static Suite *dispatch_suite(void)
     TCase *kernels = tcase_create("kernels");
     tcase_add_test(kernels, every_level_gives_the_baselines_bits);
     tcase_add_test(kernels, comparison_sees_a_last_bit_difference);
+    tcase_add_test(kernels, all_finite_finds_every_position_at_every_level);
     suite_add_tcase(s, kernels);
     TCase *choice = tcase_create("choice");
     tcase_add_test(choice, no_request_takes_the_best_level);

@@ -1,5 +1,6 @@
-/* Runtime CPU dispatch of nabla's own hot loops (the optimizer updates and
- * add_bias; matrix products are OpenBLAS's, which dispatches itself).
+/* Runtime CPU dispatch of nabla's own hot loops (the optimizer updates,
+ * add_bias, fit's finite check of the gradients; matrix products are
+ * OpenBLAS's, which dispatches itself).
  *
  * src/kernels/vec_kernels.c is compiled once per level, each copy with its
  * own instruction-set flags, into one table of function pointers per level;
@@ -42,6 +43,8 @@ typedef enum nb__vec_level {
         /* db[j] += x[0, j] + x[1, j] + ... in row order (so the same sums at                \
          * every level) */                                                                   \
         void (*accumulate_column_sums)(int64_t rows, int64_t cols, T *db, const T *x);       \
+        /* true when no x[i] is an infinity or a NaN (fit checks every gradient) */          \
+        bool (*all_finite)(int64_t n, const T *x);                                           \
     }
 
 typedef NB__VEC_KERNELS(float) nb__vec_f32;
