@@ -59,6 +59,8 @@ typedef struct arrays_f64 {
         k.rmsprop(n, (a)->p, (a)->v, NULL, (a)->g, (T)1e-3, (T)0.9, (T)0, (T)1e-7);          \
         k.rmsprop(n, (a)->p, (a)->v, (a)->m, (a)->g, (T)1e-3, (T)0.9, (T)0.5, (T)1e-7);      \
         k.accumulate(n, (a)->g, (a)->p);                                                     \
+        k.relu(n, (a)->m, (a)->p);                                                           \
+        k.relu_grad(n, (a)->v, (a)->g, (a)->p);                                              \
         /* n as rows x 1 and 1 x n: a bias of one column and one row */                      \
         k.add_rows(n, 1, (a)->m, (a)->p, (a)->g);                                            \
         k.add_rows(1, n, (a)->v, (a)->p, (a)->g);                                            \

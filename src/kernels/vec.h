@@ -1,5 +1,5 @@
 /* Runtime CPU dispatch of nabla's own hot loops (the optimizer updates,
- * add_bias, fit's finite check of the gradients; matrix products are
+ * add_bias, relu, fit's finite check of the gradients; matrix products are
  * OpenBLAS's, which dispatches itself).
  *
  * src/kernels/vec_kernels.c is compiled once per level, each copy with its
@@ -45,6 +45,9 @@ typedef enum nb__vec_level {
         void (*accumulate_column_sums)(int64_t rows, int64_t cols, T *db, const T *x);       \
         /* true when no x[i] is an infinity or a NaN (fit checks every gradient) */          \
         bool (*all_finite)(int64_t n, const T *x);                                           \
+        /* y = relu(x) = x > 0 ? x : 0; dx += x > 0 ? g : 0 */                               \
+        void (*relu)(int64_t n, T *y, const T *x);                                           \
+        void (*relu_grad)(int64_t n, T *dx, const T *x, const T *g);                         \
     }
 
 typedef NB__VEC_KERNELS(float) nb__vec_f32;

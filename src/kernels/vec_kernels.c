@@ -22,7 +22,7 @@
 #define NB__TYPE_TABLE(s)                                                                    \
     {                                                                                        \
         sgd_##s, sgd_momentum_##s, adam_##s, rmsprop_##s, add_rows_##s, accumulate_##s,      \
-            accumulate_column_sums_##s, all_finite_##s                                       \
+            accumulate_column_sums_##s, all_finite_##s, relu_##s, relu_grad_##s              \
     }
 
 #define T float
