@@ -88,7 +88,17 @@ const char *nb_num_threads_source(void);
 bool nb_set_flush_denormals(bool on);
 bool nb_flush_denormals(void);
 
-/* One line describing the build: version, BLAS, optional features. */
+/* Which compiled copy of nabla's own hot loops runs (the optimizer updates,
+ * add_bias; matrix products are BLAS's): "baseline", "avx2" or "avx512".
+ * Chosen at the first use from what the CPU supports; the environment
+ * variable NABLA_CPU, read then, caps it at a lower level ("baseline",
+ * "avx2", "avx512"). A value not known, or a level the CPU or build cannot
+ * run, is said once on stderr and the best level that can run is used
+ * instead. Every level gives bit-identical results (docs/performance.md). */
+const char *nb_cpu_kernels(void);
+
+/* One line describing the build: version, BLAS, CPU kernels (as
+ * nb_cpu_kernels), optional features. */
 const char *nb_build_info(void);
 
 #endif

@@ -62,10 +62,10 @@ static const char *blas_kernels(void)
 const char *nb_build_info(void)
 {
     static char info[192];
-    snprintf(info, sizeof info, "nabla %s, gemm: %s%s, plplot: %s, zlib: %s", NB_VERSION,
-             backend == NB_GEMM_BLAS ? "cblas" : "portable",
-             backend == NB_GEMM_BLAS ? blas_kernels() : "", NB_HAVE_PLPLOT ? "yes" : "no",
-             NB_HAVE_ZLIB ? "yes" : "no");
+    snprintf(info, sizeof info, "nabla %s, gemm: %s%s, cpu kernels: %s, plplot: %s, zlib: %s",
+             NB_VERSION, backend == NB_GEMM_BLAS ? "cblas" : "portable",
+             backend == NB_GEMM_BLAS ? blas_kernels() : "", nb_cpu_kernels(),
+             NB_HAVE_PLPLOT ? "yes" : "no", NB_HAVE_ZLIB ? "yes" : "no");
     return info;
 }
 

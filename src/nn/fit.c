@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kernels/fpenv.h"
+#include "kernels/vec.h"
 #include "kernels/parallel.h"
 #include "nn/distributed_internal.h"
 #include "nn/model_internal.h"
@@ -120,23 +121,13 @@ static void running_logs(const nb_model *model, const running *r, const char *pr
 
 static const char *non_finite_name(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
 
-/* True when every element of a gradient is finite: a branch-free typed
- * loop (it runs on every step over every weight), which vectorises. */
-#define ALL_FINITE(T)                                                                        \
-    do {                                                                                     \
-        const T *gs = t->grad;                                                               \
-        int bad = 0;                                                                         \
-        for (int64_t i = 0; i < t->size; i++)                                                \
-            bad |= gs[i] - gs[i] != 0; /* NaN for inf and NaN, else 0 */                     \
-        return !bad;                                                                         \
-    } while (0)
-
+/* True when every element of a gradient is finite (it runs on every step
+ * over every weight: vec.h's loop, in the copy for this CPU). */
 static bool all_finite(const nb_tensor *t)
 {
     if (t->dtype == NB_F32)
-        ALL_FINITE(float);
-    else
-        ALL_FINITE(double);
+        return nb__vec()->f32.all_finite(t->size, t->grad);
+    return nb__vec()->f64.all_finite(t->size, t->grad);
 }
 
 /* NB_ERR_NUMERIC when a weight's gradient holds a NaN or infinity, so that

@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "kernels/parallel.h"
+#include "kernels/vec.h"
 
 typedef enum optimizer_kind { KIND_SGD, KIND_ADAM, KIND_RMSPROP } optimizer_kind;
 
@@ -90,27 +91,18 @@ typedef struct update_job {
 
 /* SGD (Keras). Without momentum: p -= lr g. With momentum (state v):
  *   v = momentum v - lr g
- *   p += v                         (nesterov: p += momentum v - lr g) */
-#define SGD_LOOP(T)                                                                          \
+ *   p += v                         (nesterov: p += momentum v - lr g)
+ * Each rule's element loop is vec.h's, in the copy for this CPU
+ * (kernels/dispatch.c); k is its table for T. */
+#define SGD_RANGE(T, k)                                                                      \
     do {                                                                                     \
-        T *restrict p = job->param->data;                                                    \
-        T *restrict v = job->s0 ? job->s0->data : NULL;                                      \
-        const T *restrict g = job->param->grad;                                              \
+        T *p = (T *)job->param->data + begin, *g = (T *)job->param->grad + begin;            \
         const T lr = (T)opt->learning_rate, mu = (T)opt->momentum;                           \
-        if (!v) {                                                                            \
-            for (int64_t i = begin; i < end; i++)                                            \
-                p[i] -= lr * g[i];                                                           \
-        } else if (opt->nesterov) {                                                          \
-            for (int64_t i = begin; i < end; i++) {                                          \
-                v[i] = mu * v[i] - lr * g[i];                                                \
-                p[i] += mu * v[i] - lr * g[i];                                               \
-            }                                                                                \
-        } else {                                                                             \
-            for (int64_t i = begin; i < end; i++) {                                          \
-                v[i] = mu * v[i] - lr * g[i];                                                \
-                p[i] += v[i];                                                                \
-            }                                                                                \
-        }                                                                                    \
+        if (!job->s0)                                                                        \
+            k.sgd(end - begin, p, g, lr);                                                    \
+        else                                                                                 \
+            k.sgd_momentum(end - begin, p, (T *)job->s0->data + begin, g, lr, mu,            \
+                           opt->nesterov);                                                   \
     } while (0)
 
 static void sgd_range(void *ctx, int64_t begin, int64_t end)
@@ -118,9 +110,9 @@ static void sgd_range(void *ctx, int64_t begin, int64_t end)
     const update_job *job = ctx;
     const nb_optimizer *opt = job->opt;
     if (job->param->dtype == NB_F32)
-        SGD_LOOP(float);
+        SGD_RANGE(float, nb__vec()->f32);
     else
-        SGD_LOOP(double);
+        SGD_RANGE(double, nb__vec()->f64);
 }
 
 /* Adam (Keras 3, tf.keras 2.11+). With t = iterations + 1:
@@ -129,19 +121,12 @@ static void sgd_range(void *ctx, int64_t begin, int64_t end)
  *   v += (g^2 - v)(1 - beta_2)
  *   p -= alpha m / (sqrt(v) + eps)
  * alpha is computed once per step, in double. One pass over the four
- * arrays; restrict lets the compiler vectorise it without overlap checks. */
-#define ADAM_LOOP(T)                                                                         \
+ * arrays (vec.h's adam, in the copy for this CPU). */
+#define ADAM_RANGE(T, k)                                                                     \
     do {                                                                                     \
-        T *restrict p = job->param->data, *restrict m = job->s0->data;                       \
-        T *restrict v = job->s1->data;                                                       \
-        const T *restrict g = job->param->grad;                                              \
-        const T a = (T)job->alpha, eps = (T)opt->epsilon;                                    \
-        const T b1 = (T)(1 - opt->beta_1), b2 = (T)(1 - opt->beta_2);                        \
-        for (int64_t i = begin; i < end; i++) {                                              \
-            m[i] += (g[i] - m[i]) * b1;                                                      \
-            v[i] += (g[i] * g[i] - v[i]) * b2;                                               \
-            p[i] -= a * m[i] / (sqrt(v[i]) + eps);                                           \
-        }                                                                                    \
+        k.adam(end - begin, (T *)job->param->data + begin, (T *)job->s0->data + begin,       \
+               (T *)job->s1->data + begin, (T *)job->param->grad + begin, (T)job->alpha,     \
+               (T)(1 - opt->beta_1), (T)(1 - opt->beta_2), (T)opt->epsilon);                 \
     } while (0)
 
 static void adam_range(void *ctx, int64_t begin, int64_t end)
@@ -149,9 +134,9 @@ static void adam_range(void *ctx, int64_t begin, int64_t end)
     const update_job *job = ctx;
     const nb_optimizer *opt = job->opt;
     if (job->param->dtype == NB_F32)
-        ADAM_LOOP(float);
+        ADAM_RANGE(float, nb__vec()->f32);
     else
-        ADAM_LOOP(double);
+        ADAM_RANGE(double, nb__vec()->f64);
 }
 
 static double adam_alpha(const nb_optimizer *opt)
@@ -165,22 +150,12 @@ static double adam_alpha(const nb_optimizer *opt)
  *   increment = lr g / sqrt(v + eps)
  *   p -= increment                 (with momentum: mom = momentum mom + increment;
  *                                   p -= mom) */
-#define RMSPROP_LOOP(T)                                                                      \
+#define RMSPROP_RANGE(T, k)                                                                  \
     do {                                                                                     \
-        T *restrict p = job->param->data, *restrict v = job->s0->data;                       \
-        T *restrict mom = job->s1 ? job->s1->data : NULL;                                    \
-        const T *restrict g = job->param->grad;                                              \
-        const T lr = (T)opt->learning_rate, rho = (T)opt->rho, eps = (T)opt->epsilon;        \
-        const T mu = (T)opt->momentum;                                                       \
-        for (int64_t i = begin; i < end; i++) {                                              \
-            v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];                                     \
-            T increment = lr * g[i] / sqrt(v[i] + eps);                                      \
-            if (mom) {                                                                       \
-                mom[i] = mu * mom[i] + increment;                                            \
-                increment = mom[i];                                                          \
-            }                                                                                \
-            p[i] -= increment;                                                               \
-        }                                                                                    \
+        k.rmsprop(end - begin, (T *)job->param->data + begin, (T *)job->s0->data + begin,    \
+                  job->s1 ? (T *)job->s1->data + begin : NULL,                               \
+                  (T *)job->param->grad + begin, (T)opt->learning_rate, (T)opt->rho,         \
+                  (T)opt->momentum, (T)opt->epsilon);                                        \
     } while (0)
 
 static void rmsprop_range(void *ctx, int64_t begin, int64_t end)
@@ -188,9 +163,9 @@ static void rmsprop_range(void *ctx, int64_t begin, int64_t end)
     const update_job *job = ctx;
     const nb_optimizer *opt = job->opt;
     if (job->param->dtype == NB_F32)
-        RMSPROP_LOOP(float);
+        RMSPROP_RANGE(float, nb__vec()->f32);
     else
-        RMSPROP_LOOP(double);
+        RMSPROP_RANGE(double, nb__vec()->f64);
 }
 
 static void update(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)

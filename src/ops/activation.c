@@ -56,8 +56,10 @@ static nb_tensor *silu_slope(nb_tape *tape, nb_tensor *x)
     return nb_mul(tape, s, nb_add_scalar(tape, nb_mul(tape, x, one_minus(tape, s)), 1));
 }
 
-/* d/dx relu = 1 where x > 0, else 0 */
-NB_DEFINE_UNARY_OP(relu, x > 0 ? x : 0, x > 0 ? g : 0, nb_mul(tape, g, POSITIVE(x)));
+/* d/dx relu = 1 where x > 0, else 0. The loops, y = x > 0 ? x : 0 and
+ * dx += x > 0 ? g : 0, are vec.h's relu and relu_grad: dense layers run
+ * them every step, so they are compiled for each CPU level. */
+NB_DEFINE_VEC_UNARY_OP(relu, nb_mul(tape, g, POSITIVE(x)));
 /* d/dx sigmoid = y (1 - y); for very negative x, exp(-x) = inf gives y = 0 */
 NB_DEFINE_UNARY_OP(sigmoid, SIGMOID(x), g * y * (1 - y),
                    nb_mul(tape, g, nb_mul(tape, y, one_minus(tape, y))));

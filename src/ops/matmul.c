@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "kernels/gemm.h"
+#include "kernels/vec.h"
 #include "ops/broadcast.h"
 #include "ops/ops_internal.h"
 
@@ -237,45 +238,36 @@ static nb_status add_bias_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     return nb_infer_same_as_input(node, dtype, rank, shape);
 }
 
-#define ADD_BIAS_FORWARD(T)                                                                  \
-    do {                                                                                     \
-        const T *x = node->inputs[0]->data, *bias = node->inputs[1]->data;                   \
-        T *y = node->output->data;                                                           \
-        for (int64_t i = 0; i < rows; i++)                                                   \
-            for (int64_t j = 0; j < cols; j++)                                               \
-                y[i * cols + j] = x[i * cols + j] + bias[j];                                 \
-    } while (0)
-
 static nb_status add_bias_forward(nb_node *node)
 {
     int64_t rows = node->output->shape[0], cols = node->output->shape[1];
+    const void *x = node->inputs[0]->data, *bias = node->inputs[1]->data;
     if (node->output->dtype == NB_F32)
-        ADD_BIAS_FORWARD(float);
+        nb__vec()->f32.add_rows(rows, cols, node->output->data, x, bias);
     else
-        ADD_BIAS_FORWARD(double);
+        nb__vec()->f64.add_rows(rows, cols, node->output->data, x, bias);
     return NB_OK;
 }
 
-/* dx += g; dbias[j] += sum over rows of g[i, j]. Two branch-free loops, so
- * each vectorises along the row. */
-#define ADD_BIAS_BACKWARD(T)                                                                 \
+/* dx += g; dbias[j] += sum over rows of g[i, j] (vec.h's loops: each
+ * vectorises along the row). */
+#define ADD_BIAS_BACKWARD(T, k)                                                              \
     do {                                                                                     \
         const T *g = node->output->grad;                                                     \
         T *dx = nb_node_input_grad(node, 0), *db = nb_node_input_grad(node, 1);              \
-        for (int64_t i = 0; dx && i < rows * cols; i++)                                      \
-            dx[i] += g[i];                                                                   \
-        for (int64_t i = 0; db && i < rows; i++)                                             \
-            for (int64_t j = 0; j < cols; j++)                                               \
-                db[j] += g[i * cols + j];                                                    \
+        if (dx)                                                                              \
+            k.accumulate(rows * cols, dx, g);                                                \
+        if (db)                                                                              \
+            k.accumulate_column_sums(rows, cols, db, g);                                     \
     } while (0)
 
 static nb_status add_bias_backward(nb_node *node)
 {
     int64_t rows = node->output->shape[0], cols = node->output->shape[1];
     if (node->output->dtype == NB_F32)
-        ADD_BIAS_BACKWARD(float);
+        ADD_BIAS_BACKWARD(float, nb__vec()->f32);
     else
-        ADD_BIAS_BACKWARD(double);
+        ADD_BIAS_BACKWARD(double, nb__vec()->f64);
     return NB_OK;
 }
 

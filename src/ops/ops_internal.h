@@ -11,6 +11,7 @@
 #include <tgmath.h>
 
 #include "internal.h"
+#include "kernels/vec.h"
 #include "nabla/ops.h"
 
 /* Scalar attributes of elementwise ops (clip bounds, scale factor). */
@@ -68,6 +69,30 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
         return NB_OK;                                                                        \
     }
 
+/* The vjp and the nb_op of a unary op whose forward and backward are
+ * defined (the tail of NB_DEFINE_UNARY_OP and NB_DEFINE_VEC_UNARY_OP). */
+#define NB__UNARY_VJP_AND_OP(op_name, VJP)                                                   \
+    static nb_status op_name##_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,         \
+                                   nb_tensor *grad_in[])                                     \
+    {                                                                                        \
+        nb_tensor *x = node->inputs[0], *y = node->output;                                   \
+        nb_scalar_attrs attrs = node->attrs ? *NB_ATTRS(node, nb_scalar_attrs)               \
+                                            : (nb_scalar_attrs){0, 0};                       \
+        const double c = attrs.c, d = attrs.d;                                               \
+        (void)tape, (void)x, (void)y, (void)c, (void)d;                                      \
+        grad_in[0] = (VJP);                                                                  \
+        return grad_in[0] ? NB_OK : nb__vjp_failed();                                        \
+    }                                                                                        \
+    static const nb_op op_name##_op = {                                                      \
+        .name = #op_name,                                                                    \
+        .n_inputs = 1,                                                                       \
+        .infer = nb_infer_same_as_input,                                                     \
+        .forward = op_name##_forward,                                                        \
+        .backward = op_name##_backward,                                                      \
+        .overwrites_output = true,                                                           \
+        .vjp = op_name##_vjp,                                                                \
+    }
+
 /* Define <name>_op with forward y = FWD(x), backward dx += BWD(x, y, g) on
  * elements, and vjp dx = VJP(x, y, g) written in ops on tensors (tape, the
  * scalars c and d at hand): the same derivative twice, the second form
@@ -90,26 +115,35 @@ nb_status nb__require_rank(const nb_node *node, int input, int min_rank, int max
             NB__UNARY_GRAD_LOOP(double, BWD);                                                \
         return NB_OK;                                                                        \
     }                                                                                        \
-    static nb_status op_name##_vjp(nb_tape *tape, const nb_node *node, nb_tensor *g,         \
-                                   nb_tensor *grad_in[])                                     \
+    NB__UNARY_VJP_AND_OP(op_name, VJP)
+
+/* Define <name>_op as NB_DEFINE_UNARY_OP does, with the element loops
+ * vec.h's <name> (y = f(x)) and <name>_grad (dx += f'(x) g), compiled for
+ * each CPU level and picked at run time (src/kernels/dispatch.c): for the
+ * unary ops a training step spends its time in. */
+#define NB_DEFINE_VEC_UNARY_OP(op_name, VJP)                                                 \
+    static nb_status op_name##_forward(nb_node *node)                                        \
     {                                                                                        \
-        nb_tensor *x = node->inputs[0], *y = node->output;                                   \
-        nb_scalar_attrs attrs = node->attrs ? *NB_ATTRS(node, nb_scalar_attrs)               \
-                                            : (nb_scalar_attrs){0, 0};                       \
-        const double c = attrs.c, d = attrs.d;                                               \
-        (void)tape, (void)x, (void)y, (void)c, (void)d;                                      \
-        grad_in[0] = (VJP);                                                                  \
-        return grad_in[0] ? NB_OK : nb__vjp_failed();                                        \
+        const nb_tensor *in = node->inputs[0];                                               \
+        if (in->dtype == NB_F32)                                                             \
+            nb__vec()->f32.op_name(in->size, node->output->data, in->data);                  \
+        else                                                                                 \
+            nb__vec()->f64.op_name(in->size, node->output->data, in->data);                  \
+        return NB_OK;                                                                        \
     }                                                                                        \
-    static const nb_op op_name##_op = {                                                      \
-        .name = #op_name,                                                                    \
-        .n_inputs = 1,                                                                       \
-        .infer = nb_infer_same_as_input,                                                     \
-        .forward = op_name##_forward,                                                        \
-        .backward = op_name##_backward,                                                      \
-        .overwrites_output = true,                                                           \
-        .vjp = op_name##_vjp,                                                                \
-    }
+    static nb_status op_name##_backward(nb_node *node)                                       \
+    {                                                                                        \
+        const nb_tensor *in = node->inputs[0];                                               \
+        void *grad_in = nb_node_input_grad(node, 0);                                         \
+        if (!grad_in)                                                                        \
+            return in->requires_grad ? NB_ERR_NOMEM : NB_OK;                                 \
+        if (in->dtype == NB_F32)                                                             \
+            nb__vec()->f32.op_name##_grad(in->size, grad_in, in->data, node->output->grad);  \
+        else                                                                                 \
+            nb__vec()->f64.op_name##_grad(in->size, grad_in, in->data, node->output->grad);  \
+        return NB_OK;                                                                        \
+    }                                                                                        \
+    NB__UNARY_VJP_AND_OP(op_name, VJP)
 
 /* Define <name>_op, a constant y = FWD(x) with no backward: masks and
  * derivatives a vjp multiplies by, which are not differentiated (their
