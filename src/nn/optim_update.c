@@ -1,0 +1,192 @@
+/* The optimizers' update rules (Keras's), applied in place to each
+ * parameter's data from its ->grad, and the step that runs them. This is not
+ * a backward pass (the gradients are already there), so plain loops over
+ * elements are the right tool. The state they read and write is made by
+ * optim.c at the first step. */
+#include <string.h>
+#include <tgmath.h> /* sqrt picks sqrtf for float parameters */
+
+#include "kernels/parallel.h"
+#include "nn/optim_internal.h"
+
+/* ---- the update rules ----------------------------------------------------- */
+
+/* State tensor of slot k for parameter i. */
+static nb_tensor *slot(const nb_optimizer *opt, int k, int i)
+{
+    return opt->state[k * opt->n_params + i];
+}
+
+/* One parameter's update, handed to the thread pool in parts: every rule
+ * works element by element, so any split gives the same numbers. */
+typedef struct update_job {
+    const nb_optimizer *opt;
+    nb_tensor *param;
+    nb_tensor *s0, *s1; /* the parameter's state slots (NULL when absent) */
+    double alpha;       /* Adam's step size for this step */
+} update_job;
+
+/* Parameters with fewer elements than this are updated on one thread: a
+ * part of 16k elements takes a few microseconds, about what handing it to
+ * another thread costs. */
+#define UPDATE_GRAIN 16384
+
+/* SGD (Keras). Without momentum: p -= lr g. With momentum (state v):
+ *   v = momentum v - lr g
+ *   p += v                         (nesterov: p += momentum v - lr g) */
+#define SGD_LOOP(T)                                                                          \
+    do {                                                                                     \
+        T *restrict p = job->param->data;                                                    \
+        T *restrict v = job->s0 ? job->s0->data : NULL;                                      \
+        const T *restrict g = job->param->grad;                                              \
+        const T lr = (T)opt->learning_rate, mu = (T)opt->momentum;                           \
+        if (!v) {                                                                            \
+            for (int64_t i = begin; i < end; i++)                                            \
+                p[i] -= lr * g[i];                                                           \
+        } else if (opt->nesterov) {                                                          \
+            for (int64_t i = begin; i < end; i++) {                                          \
+                v[i] = mu * v[i] - lr * g[i];                                                \
+                p[i] += mu * v[i] - lr * g[i];                                               \
+            }                                                                                \
+        } else {                                                                             \
+            for (int64_t i = begin; i < end; i++) {                                          \
+                v[i] = mu * v[i] - lr * g[i];                                                \
+                p[i] += v[i];                                                                \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
+static void sgd_range(void *ctx, int64_t begin, int64_t end)
+{
+    const update_job *job = ctx;
+    const nb_optimizer *opt = job->opt;
+    if (job->param->dtype == NB_F32)
+        SGD_LOOP(float);
+    else
+        SGD_LOOP(double);
+}
+
+/* Adam (Keras 3, tf.keras 2.11+). With t = iterations + 1:
+ *   alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+ *   m += (g - m)(1 - beta_1)
+ *   v += (g^2 - v)(1 - beta_2)
+ *   p -= alpha m / (sqrt(v) + eps)
+ * alpha is computed once per step, in double. One pass over the four
+ * arrays; restrict lets the compiler vectorise it without overlap checks. */
+#define ADAM_LOOP(T)                                                                         \
+    do {                                                                                     \
+        T *restrict p = job->param->data, *restrict m = job->s0->data;                       \
+        T *restrict v = job->s1->data;                                                       \
+        const T *restrict g = job->param->grad;                                              \
+        const T a = (T)job->alpha, eps = (T)opt->epsilon;                                    \
+        const T b1 = (T)(1 - opt->beta_1), b2 = (T)(1 - opt->beta_2);                        \
+        for (int64_t i = begin; i < end; i++) {                                              \
+            m[i] += (g[i] - m[i]) * b1;                                                      \
+            v[i] += (g[i] * g[i] - v[i]) * b2;                                               \
+            p[i] -= a * m[i] / (sqrt(v[i]) + eps);                                           \
+        }                                                                                    \
+    } while (0)
+
+static void adam_range(void *ctx, int64_t begin, int64_t end)
+{
+    const update_job *job = ctx;
+    const nb_optimizer *opt = job->opt;
+    if (job->param->dtype == NB_F32)
+        ADAM_LOOP(float);
+    else
+        ADAM_LOOP(double);
+}
+
+static double adam_alpha(const nb_optimizer *opt)
+{
+    double t = (double)(opt->iterations + 1);
+    return opt->learning_rate * sqrt(1 - pow(opt->beta_2, t)) / (1 - pow(opt->beta_1, t));
+}
+
+/* RMSprop (Keras, not centered; eps inside the root as Keras has it):
+ *   v = rho v + (1 - rho) g^2
+ *   increment = lr g / sqrt(v + eps)
+ *   p -= increment                 (with momentum: mom = momentum mom + increment;
+ *                                   p -= mom) */
+#define RMSPROP_LOOP(T)                                                                      \
+    do {                                                                                     \
+        T *restrict p = job->param->data, *restrict v = job->s0->data;                       \
+        T *restrict mom = job->s1 ? job->s1->data : NULL;                                    \
+        const T *restrict g = job->param->grad;                                              \
+        const T lr = (T)opt->learning_rate, rho = (T)opt->rho, eps = (T)opt->epsilon;        \
+        const T mu = (T)opt->momentum;                                                       \
+        for (int64_t i = begin; i < end; i++) {                                              \
+            v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];                                     \
+            T increment = lr * g[i] / sqrt(v[i] + eps);                                      \
+            if (mom) {                                                                       \
+                mom[i] = mu * mom[i] + increment;                                            \
+                increment = mom[i];                                                          \
+            }                                                                                \
+            p[i] -= increment;                                                               \
+        }                                                                                    \
+    } while (0)
+
+static void rmsprop_range(void *ctx, int64_t begin, int64_t end)
+{
+    const update_job *job = ctx;
+    const nb_optimizer *opt = job->opt;
+    if (job->param->dtype == NB_F32)
+        RMSPROP_LOOP(float);
+    else
+        RMSPROP_LOOP(double);
+}
+
+static void update(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)
+{
+    update_job job = {opt, param, opt->n_slots > 0 ? slot(opt, 0, i) : NULL,
+                      opt->n_slots > 1 ? slot(opt, 1, i) : NULL, alpha};
+    nb__range_fn fn = opt->kind == KIND_SGD    ? sgd_range
+                      : opt->kind == KIND_ADAM ? adam_range
+                                               : rmsprop_range;
+    nb__parallel_for(param->size, UPDATE_GRAIN, 16, fn, &job);
+}
+
+/* ---- the step --------------------------------------------------------------- */
+
+nb_status nb__optimizer_begin(const char *fn, nb_optimizer *opt, int n_params,
+                              nb_tensor *const params[])
+{
+    nb_status s = nb__optimizer_build(fn, opt, n_params, params);
+    if (s == NB_OK)
+        opt->alpha = opt->kind == KIND_ADAM ? adam_alpha(opt) : 0;
+    return s;
+}
+
+void nb__optimizer_update(const nb_optimizer *opt, int i, nb_tensor *param)
+{
+    if (param->grad)
+        update(opt, i, param, opt->alpha);
+}
+
+void nb__optimizer_end(nb_optimizer *opt) { opt->iterations++; }
+
+nb_status nb_optimizer_step(nb_optimizer *opt, int n_params, nb_tensor *const params[])
+{
+    nb_status s = nb__optimizer_begin("nb_optimizer_step", opt, n_params, params);
+    if (s != NB_OK)
+        return s;
+    for (int i = 0; i < n_params; i++)
+        nb__optimizer_update(opt, i, params[i]);
+    nb__optimizer_end(opt);
+    return NB_OK;
+}
+
+static void zero_range(void *ctx, int64_t begin, int64_t end)
+{
+    const nb_tensor *t = ctx;
+    size_t size = nb_dtype_size(t->dtype);
+    memset((char *)t->grad + (size_t)begin * size, 0, (size_t)(end - begin) * size);
+}
+
+void nb_optimizer_zero_grad(int n_params, nb_tensor *const params[])
+{
+    for (int i = 0; params && i < n_params; i++)
+        if (params[i] && params[i]->grad)
+            nb__parallel_for(params[i]->size, UPDATE_GRAIN, 16, zero_range, params[i]);
+}
+
