@@ -153,10 +153,10 @@ static void assert_same_bits(const nb_tensor *a, const nb_tensor *b, const char 
                   "%s: %s '%s' differs from the separate step's", name, what, a->name);
 }
 
-START_TEST(fused_step_matches_the_separate_step_bit_for_bit)
+/* fit (3 epochs of 4 batches, all but the first step fused) against
+ * train_by_hand: the same weights and optimizer state, bit for bit. */
+static void assert_fit_matches_hand(const optimizer_case *c, nb_dtype dtype, nb_callback *cb)
 {
-    const optimizer_case *c = &cases[_i % N_CASES];
-    nb_dtype dtype = _i < N_CASES ? NB_F32 : NB_F64;
     nb_model *fitted = make_model(dtype);
     ck_assert_int_eq(nb_model_compile(fitted, &(nb_compile_options){.optimizer = c->make(),
                                                                      .loss = "mse"}),
@@ -164,6 +164,7 @@ START_TEST(fused_step_matches_the_separate_step_bit_for_bit)
     nb_tensor *x = rows_of(dtype, 0, ROWS, 5, 0), *y = rows_of(dtype, 0, ROWS, 3, 1);
     nb_fit_options o = nb_fit_defaults();
     o.epochs = EPOCHS, o.batch_size = BATCH, o.shuffle = false, o.verbose = 0;
+    o.callbacks[0] = cb;
     nb_history *history = nb_model_fit(fitted, x, y, &o);
     ck_assert_msg(history, "fit: %s", nb_last_error());
 
@@ -186,6 +187,39 @@ START_TEST(fused_step_matches_the_separate_step_bit_for_bit)
     nb_tensor_free(y);
     nb_model_free(fitted);
     nb_model_free(by_hand);
+}
+
+START_TEST(fused_step_matches_the_separate_step_bit_for_bit)
+{
+    assert_fit_matches_hand(&cases[_i % N_CASES], _i < N_CASES ? NB_F32 : NB_F64, NULL);
+}
+END_TEST
+
+/* A callback that adds to every weight's gradient, as one computing
+ * gradients of its own would: the fused step zeroed them, but must zero
+ * them again before the next step. */
+static nb_status add_to_gradients(nb_callback *self, nb_model *model, int64_t batch,
+                                  const nb_logs *logs)
+{
+    (void)self, (void)batch, (void)logs;
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *sum = NULL;
+    for (int w = 0; w < nb_model_weight_count(model); w++) {
+        nb_tensor *weight = nb_model_weight(model, w);
+        if (!weight->requires_grad)
+            continue;
+        nb_tensor *s = nb_sum(tape, weight);
+        sum = sum ? nb_add(tape, sum, s) : s;
+    }
+    nb_status status = nb_backward(sum);
+    nb_tape_free(tape);
+    return status;
+}
+
+START_TEST(gradients_a_callback_adds_do_not_reach_the_next_step)
+{
+    nb_callback cb = {.name = "add_to_gradients", .on_batch_end = add_to_gradients};
+    assert_fit_matches_hand(&cases[3], NB_F64, &cb); /* Adam */
 }
 END_TEST
 
@@ -250,6 +284,7 @@ static Suite *fused_step_suite(void)
     suite_add_tcase(s, ready);
     TCase *bits = tcase_create("bits");
     tcase_add_loop_test(bits, fused_step_matches_the_separate_step_bit_for_bit, 0, 2 * N_CASES);
+    tcase_add_test(bits, gradients_a_callback_adds_do_not_reach_the_next_step);
     suite_add_tcase(s, bits);
     TCase *guard = tcase_create("guard");
     tcase_add_test(guard, nan_gradient_found_late_names_the_weights_that_stepped);

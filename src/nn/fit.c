@@ -161,28 +161,45 @@ typedef struct fit_run {
     int64_t *order; /* training rows, shuffled each epoch */
     const nb_fit_options *o;
     FILE *out;
-    int64_t steps; /* training steps taken by this fit */
+    nb__step_state step; /* what one training step tells the next */
 } fit_run;
 
 /* The callbacks' hooks, as fit calls them. */
 typedef enum hook { ON_TRAIN_BEGIN, ON_EPOCH_END, ON_BATCH_END, ON_TRAIN_END } hook;
 
-/* Call each callback's `which` hook, in order, until one fails; index is
- * the epoch or batch for those that take one. */
+static bool has_hook(const nb_callback *cb, hook which)
+{
+    switch (which) {
+    case ON_TRAIN_BEGIN: return cb->on_train_begin;
+    case ON_EPOCH_END: return cb->on_epoch_end;
+    case ON_BATCH_END: return cb->on_batch_end;
+    case ON_TRAIN_END: return cb->on_train_end;
+    }
+    return false;
+}
+
+/* cb's `which` hook; index is the epoch or batch for those that take one. */
+static nb_status call_hook(nb_callback *cb, hook which, nb_model *model, int64_t index,
+                           const nb_logs *logs)
+{
+    switch (which) {
+    case ON_TRAIN_BEGIN: return cb->on_train_begin(cb, model);
+    case ON_EPOCH_END: return cb->on_epoch_end(cb, model, (int)index, logs);
+    case ON_BATCH_END: return cb->on_batch_end(cb, model, index, logs);
+    case ON_TRAIN_END: return cb->on_train_end(cb, model);
+    }
+    return NB_OK;
+}
+
+/* Call each callback's `which` hook, in order, until one fails. */
 static nb_status call_callbacks(fit_run *run, hook which, int64_t index, const nb_logs *logs)
 {
-    nb_model *model = run->model;
     for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
         nb_callback *cb = run->o->callbacks[i];
-        nb_status s = NB_OK;
-        if (which == ON_TRAIN_BEGIN && cb->on_train_begin)
-            s = cb->on_train_begin(cb, model);
-        else if (which == ON_EPOCH_END && cb->on_epoch_end)
-            s = cb->on_epoch_end(cb, model, (int)index, logs);
-        else if (which == ON_BATCH_END && cb->on_batch_end)
-            s = cb->on_batch_end(cb, model, index, logs);
-        else if (which == ON_TRAIN_END && cb->on_train_end)
-            s = cb->on_train_end(cb, model);
+        if (!has_hook(cb, which))
+            continue;
+        run->step.grads_zero = false; /* it may compute gradients: zero them again */
+        nb_status s = call_hook(cb, which, run->model, index, logs);
         if (s != NB_OK)
             return s;
     }
@@ -218,7 +235,7 @@ static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
         int64_t first = step * bs;
         int64_t count = run->n_train - first < bs ? run->n_train - first : bs;
         nb_status s = nb__train_step(model, run->x, run->y, run->order + first, count,
-                                     run->steps++ > 0, &acc);
+                                     &run->step, &acc);
         if (s != NB_OK) {
             char where[64];
             snprintf(where, sizeof where, "epoch %d, batch %" PRId64, epoch + 1, step + 1);

@@ -121,13 +121,15 @@ static nb_status check_gradients(const nb_model *model, int updated)
 /* The optimizer step under way inside the sweep: the ctx of update_ready. */
 typedef struct fused_step {
     nb_model *model;
-    int updated;  /* weights that have taken the step */
-    bool stopped; /* a gradient was not finite: no more updates */
+    bool grads_zero; /* the gradients are zero already: no zeroing pass first */
+    int updated;     /* weights that have taken the step */
+    bool stopped;    /* a gradient was not finite: no more updates */
 } fused_step;
 
-/* Weight w's gradient is final: check it and update w, while the gradient
- * is in cache. One without a gradient is skipped, as nb_optimizer_step
- * skips it. After a non-finite gradient nothing more is updated. */
+/* Weight w's gradient is final: check it, update w and zero the gradient
+ * for the next step, while the gradient is in cache. One without a
+ * gradient is skipped, as nb_optimizer_step skips it. After a non-finite
+ * gradient nothing more is updated. */
 static void update_ready(void *ctx, int w)
 {
     fused_step *f = ctx;
@@ -138,7 +140,7 @@ static void update_ready(void *ctx, int w)
         f->stopped = true;
         return;
     }
-    nb__optimizer_update(f->model->optimizer, w, t);
+    nb__optimizer_update(f->model->optimizer, w, t, true);
     f->updated++;
 }
 
@@ -149,7 +151,7 @@ static nb_status run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool t
 {
     nb_tape *tape = model->tape;
     bool recording = nb_tape_set_grad_enabled(tape, training);
-    if (training)
+    if (training && !(fused && fused->grads_zero))
         nb_optimizer_zero_grad(model->n_weights, model->weights);
     nb_tensor *pred = nb__model_forward(model, tape, xb, training);
     nb_tensor *loss = model->loss.fn(tape, pred, yb);
@@ -200,11 +202,11 @@ static void add_sums(const nb_model *model, nb__batch_sums *acc, const nb__batch
  * comment). The iteration count advances only when every weight took the
  * step; a non-finite gradient stops it with the message above. */
 static nb_status fused_train_step(nb_model *model, nb_tensor *xb, nb_tensor *yb,
-                                  nb__batch_sums *batch)
+                                  bool grads_zero, nb__batch_sums *batch)
 {
     nb_status s = nb__optimizer_begin("nb_optimizer_step", model->optimizer, model->n_weights,
                                       model->weights);
-    fused_step f = {.model = model};
+    fused_step f = {.model = model, .grads_zero = grads_zero};
     if (s == NB_OK)
         s = run_batch(model, xb, yb, true, batch, &f);
     if (s == NB_OK && f.stopped)
@@ -217,18 +219,20 @@ static nb_status fused_train_step(nb_model *model, nb_tensor *xb, nb_tensor *yb,
 /* Forward and backward on rows[0..n), the gradients checked, then (if the
  * caller's exchange agrees) one optimizer step over every weight. */
 static nb_status gathered_batch(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                                const int64_t *rows, int64_t n, bool fuse, nb__batch_sums *batch)
+                                const int64_t *rows, int64_t n, const nb__step_state *fuse,
+                                nb__batch_sums *batch)
 {
     nb_tensor *xb = nb__gather_rows(model->tape, x, rows, 0, n, model->dtype);
     nb_tensor *yb = nb__gather_rows(model->tape, y, rows, 0, n, model->dtype);
     if (!xb || !yb)
         return nb_last_status();
-    return fuse ? fused_train_step(model, xb, yb, batch)
+    return fuse ? fused_train_step(model, xb, yb, fuse->grads_zero, batch)
                 : run_batch(model, xb, yb, true, batch, NULL);
 }
 
 nb_status nb__train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                         const int64_t *rows, int64_t count, bool may_fuse, nb__batch_sums *acc)
+                         const int64_t *rows, int64_t count, nb__step_state *state,
+                         nb__batch_sums *acc)
 {
     int64_t first, n;
     nb__dist_share(model->comm, count, &first, &n);
@@ -238,13 +242,13 @@ nb_status nb__train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y
     /* a small step, optimizer update included, stays on this thread */
     bool small = n > 0 && nb__num_threads() > 1 && nb__step_is_small(model, n);
     int parts = n > 0 && !small ? nb__thread_parts(model, n) : 1;
-    bool fuse = may_fuse && parts == 1 && !model->comm && !nb__anomaly_enabled;
+    bool fuse = state->may_fuse && n > 0 && parts == 1 && !model->comm && !nb__anomaly_enabled;
     bool was_serial = nb__set_serial(small);
     bool finite = false; /* the gradients are known to be finite */
     if (parts > 1) /* this rank's rows split across the threads (fit_threads.c) */
         s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch, &finite);
     else if (n > 0)
-        s = gathered_batch(model, x, y, rows + first, n, fuse, &batch);
+        s = gathered_batch(model, x, y, rows + first, n, fuse ? state : NULL, &batch);
     if (!fuse) {
         if (n > 0 && s == NB_OK && !finite)
             s = check_gradients(model, 0); /* before the exchange, so the error names the rank */
@@ -254,6 +258,8 @@ nb_status nb__train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y
                                                         model->weights));
     }
     nb__set_serial(was_serial);
+    state->may_fuse = true;
+    state->grads_zero = fuse && s == NB_OK;
     add_sums(model, acc, &batch);
     return s;
 }

@@ -49,14 +49,21 @@ nb_tensor *nb__gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *r
                            int64_t first, int64_t n, nb_dtype dtype);
 nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
                         nb__batch_sums *acc);
+/* What fit knows from one training step to the next (fit_step.c). */
+typedef struct nb__step_state {
+    bool may_fuse;   /* the optimizer may run inside the sweep: not a fit's first step */
+    bool grads_zero; /* every weight's gradient is zero or absent: the last step ran
+                      * fused and zeroed them, and fit has run no callback since */
+} nb__step_state;
 /* One training step on the batch rows[0..count) of x, y: forward and
  * backward on this rank's share of the rows (all of them without a
  * communicator), the gradients checked and averaged over the ranks, one
  * optimizer step; the loss and metric sums added to acc. Every rank takes
- * part in the exchange, also one with no rows or one that failed. With
- * may_fuse the optimizer may run inside the backward sweep (fit_step.c). */
+ * part in the exchange, also one with no rows or one that failed. Reads and
+ * updates *state. */
 nb_status nb__train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                         const int64_t *rows, int64_t count, bool may_fuse, nb__batch_sums *acc);
+                         const int64_t *rows, int64_t count, nb__step_state *state,
+                         nb__batch_sums *acc);
 
 /* fit_threads.c: how many parts to split a training step of n rows into
  * across nabla's threads; 1 (do not split) with one thread, few rows, an

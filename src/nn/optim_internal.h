@@ -50,8 +50,10 @@ nb_status nb__optimizer_build(const char *fn, nb_optimizer *opt, int n,
 nb_status nb__optimizer_begin(const char *fn, nb_optimizer *opt, int n_params,
                               nb_tensor *const params[]);
 /* Update parameter i (params[i] of the step) from its grad; one without a
- * grad is skipped, its state untouched, as nb_optimizer_step does. */
-void nb__optimizer_update(const nb_optimizer *opt, int i, nb_tensor *param);
+ * grad is skipped, its state untouched, as nb_optimizer_step does. With
+ * zero_grad the grad is then zeroed, a block at a time while the block is
+ * in cache, which spares the next step's nb_optimizer_zero_grad pass. */
+void nb__optimizer_update(const nb_optimizer *opt, int i, nb_tensor *param, bool zero_grad);
 /* Finish the step: one more iteration. */
 void nb__optimizer_end(nb_optimizer *opt);
 

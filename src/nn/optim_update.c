@@ -136,14 +136,50 @@ static void rmsprop_range(void *ctx, int64_t begin, int64_t end)
         RMSPROP_LOOP(double);
 }
 
+static nb__range_fn rule_of(const nb_optimizer *opt)
+{
+    return opt->kind == KIND_SGD ? sgd_range : opt->kind == KIND_ADAM ? adam_range : rmsprop_range;
+}
+
+static update_job job_for(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)
+{
+    return (update_job){opt, param, opt->n_slots > 0 ? slot(opt, 0, i) : NULL,
+                        opt->n_slots > 1 ? slot(opt, 1, i) : NULL, alpha};
+}
+
 static void update(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)
 {
-    update_job job = {opt, param, opt->n_slots > 0 ? slot(opt, 0, i) : NULL,
-                      opt->n_slots > 1 ? slot(opt, 1, i) : NULL, alpha};
-    nb__range_fn fn = opt->kind == KIND_SGD    ? sgd_range
-                      : opt->kind == KIND_ADAM ? adam_range
-                                               : rmsprop_range;
-    nb__parallel_for(param->size, UPDATE_GRAIN, 16, fn, &job);
+    update_job job = job_for(opt, i, param, alpha);
+    nb__parallel_for(param->size, UPDATE_GRAIN, 16, rule_of(opt), &job);
+}
+
+/* Elements per block when the update also zeroes the gradient: 16 KiB of
+ * f32 gradient, read by the rule and zeroed while it is still in L1. */
+#define ZERO_BLOCK 4096
+
+typedef struct zeroing_job {
+    update_job job; /* first: the rule gets a pointer to it */
+    nb__range_fn rule;
+} zeroing_job;
+
+/* The rule on [begin, end) a block at a time, each block's gradient zeroed
+ * right after the rule has read it: the same numbers as the rule alone
+ * (it works element by element), with no later pass to zero the gradient. */
+static void update_and_zero_range(void *ctx, int64_t begin, int64_t end)
+{
+    const zeroing_job *z = ctx;
+    size_t elem = nb_dtype_size(z->job.param->dtype);
+    for (int64_t b = begin; b < end; b += ZERO_BLOCK) {
+        int64_t e = end - b < ZERO_BLOCK ? end : b + ZERO_BLOCK;
+        z->rule((void *)&z->job, b, e);
+        memset((char *)z->job.param->grad + (size_t)b * elem, 0, (size_t)(e - b) * elem);
+    }
+}
+
+static void update_and_zero(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)
+{
+    zeroing_job z = {job_for(opt, i, param, alpha), rule_of(opt)};
+    nb__parallel_for(param->size, UPDATE_GRAIN, 16, update_and_zero_range, &z);
 }
 
 /* ---- the step --------------------------------------------------------------- */
@@ -157,9 +193,11 @@ nb_status nb__optimizer_begin(const char *fn, nb_optimizer *opt, int n_params,
     return s;
 }
 
-void nb__optimizer_update(const nb_optimizer *opt, int i, nb_tensor *param)
+void nb__optimizer_update(const nb_optimizer *opt, int i, nb_tensor *param, bool zero_grad)
 {
-    if (param->grad)
+    if (param->grad && zero_grad)
+        update_and_zero(opt, i, param, opt->alpha);
+    else if (param->grad)
         update(opt, i, param, opt->alpha);
 }
 
@@ -171,7 +209,7 @@ nb_status nb_optimizer_step(nb_optimizer *opt, int n_params, nb_tensor *const pa
     if (s != NB_OK)
         return s;
     for (int i = 0; i < n_params; i++)
-        nb__optimizer_update(opt, i, params[i]);
+        nb__optimizer_update(opt, i, params[i], false);
     nb__optimizer_end(opt);
     return NB_OK;
 }
