@@ -5,13 +5,15 @@
  * On one thread and without a communicator the optimizer runs inside the
  * backward sweep: each weight is checked and updated as soon as its
  * gradient is final (nb__backward_with_ready), while that gradient is still
- * in cache, instead of in a pass over every weight after backward. The
+ * in cache, instead of in a pass over every weight after backward, and its
+ * gradient is zeroed for the next step right after the update read it. The
  * update is the same code on the same numbers, so the weights and the
  * optimizer's state are bit-identical to those of the separate pass
  * (tests/test_fused_step.c). Split steps (fit_threads.c) and steps across
  * ranks (distributed.c) combine gradients after backward, so they keep the
  * separate pass; so does a fit's first step, the one that allocates: a
- * failure half-way through its sweep must not leave some weights stepped. */
+ * failure half-way through its sweep must not leave some weights stepped.
+ * docs/design.md says more, also of a NaN found part way. */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -22,7 +24,6 @@
 #include "nn/optim_internal.h"
 
 /* ---- batches ----------------------------------------------------------- */
-
 
 /* Rows of src onto the tape in `dtype`: rows[0..n) when rows is given, else
  * first .. first + n. */
@@ -216,8 +217,8 @@ static nb_status fused_train_step(nb_model *model, nb_tensor *xb, nb_tensor *yb,
     return s;
 }
 
-/* Forward and backward on rows[0..n), the gradients checked, then (if the
- * caller's exchange agrees) one optimizer step over every weight. */
+/* Rows[0..n) gathered onto the tape, then forward and backward; with
+ * `fuse`, the optimizer step inside the sweep. */
 static nb_status gathered_batch(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                                 const int64_t *rows, int64_t n, const nb__step_state *fuse,
                                 nb__batch_sums *batch)
