@@ -2,7 +2,7 @@
  *
  * One training step (fit_step.c): reset the tape, copy the batch onto it,
  * zero the gradients, forward through the layers, the loss, backward, one
- * optimizer step, on one thread run inside the backward sweep. Metrics are
+ * optimizer step (on one thread, inside the backward sweep). Metrics are
  * computed from the same forward pass with recording off. The tape's arena
  * is reused, so after the first step nothing is allocated.
  *
