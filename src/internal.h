@@ -83,6 +83,17 @@ bool nb__tape_track(nb_tape *tape, nb_tensor *t);
  * clears the ones it must not touch first. */
 nb_status nb__backward_seeded(nb_tensor *out);
 
+/* nb_backward(loss) (loss is a live single-element tensor), and also:
+ * on_ready(ctx, p) once for each of params[0..n_params), as soon as its
+ * gradient is final, that is after the backward of the first node on the
+ * tape that takes params[p] as an input; those no node uses (no gradient
+ * from this loss) after the sweep. Lets fit update a parameter while its
+ * gradient is still in cache (fit_step.c). If the sweep fails, the
+ * parameters not yet handed out are not. */
+typedef void (*nb__grad_ready_fn)(void *ctx, int p);
+nb_status nb__backward_with_ready(nb_tensor *loss, int n_params, nb_tensor *const params[],
+                                  nb__grad_ready_fn on_ready, void *ctx);
+
 /* ---- gradient checks (src/autograd/gradcheck.c) -------------------------- */
 
 struct nb_gradcheck_options;

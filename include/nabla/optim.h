@@ -13,6 +13,10 @@
  *         nb_optimizer_step(opt, n, params);
  *     }
  *     nb_optimizer_free(opt);
+ *
+ * nb_model_fit runs the same updates inside its backward sweep, each weight
+ * as soon as its gradient is final (docs/design.md), with the same results
+ * bit for bit; a loop of your own uses the form above.
  */
 #ifndef NABLA_OPTIM_H
 #define NABLA_OPTIM_H

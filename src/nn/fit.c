@@ -1,9 +1,10 @@
 /* fit, evaluate and predict: loops over batches around the tape.
  *
- * One training step: reset the tape, copy the batch onto it, zero the
- * gradients, forward through the layers, the loss, nb_backward, one optimizer
- * step. Metrics are computed from the same forward pass with recording off.
- * The tape's arena is reused, so after the first step nothing is allocated.
+ * One training step (fit_step.c): reset the tape, copy the batch onto it,
+ * zero the gradients, forward through the layers, the loss, backward, one
+ * optimizer step (on one thread, inside the backward sweep). Metrics are
+ * computed from the same forward pass with recording off. The tape's arena
+ * is reused, so after the first step nothing is allocated.
  *
  * With a communicator (nabla/distributed.h) each rank runs these loops on its
  * share of the rows, and the nb__dist_ calls, which do nothing without one,
@@ -17,8 +18,6 @@
 #include <string.h>
 
 #include "kernels/fpenv.h"
-#include "kernels/vec.h"
-#include "kernels/parallel.h"
 #include "nn/distributed_internal.h"
 #include "nn/model_internal.h"
 #include "nn/progress.h"
@@ -63,48 +62,8 @@ nb_tensor *nb_model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool t
     return result;
 }
 
-/* ---- batches ----------------------------------------------------------- */
-
-/* Rows of src onto the tape in `dtype`: rows[0..n) when rows is given, else
- * first .. first + n. */
-nb_tensor *nb__gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
-                           int64_t first, int64_t n, nb_dtype dtype)
-{
-    int64_t shape[NB_MAX_RANK];
-    memcpy(shape, src->shape, sizeof shape);
-    shape[0] = n;
-    /* not zero-filled: every row is written below */
-    nb_tensor *batch = nb__tensor_alloc_for(tape, dtype, src->rank, shape, false);
-    if (!batch)
-        return NULL;
-    int64_t row_size = src->size / src->shape[0];
-    size_t src_elem = nb_dtype_size(src->dtype), dst_elem = nb_dtype_size(dtype);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t r = rows ? rows[i] : first + i;
-        const char *from = (const char *)src->data + (size_t)(r * row_size) * src_elem;
-        char *to = (char *)batch->data + (size_t)(i * row_size) * dst_elem;
-        if (src->dtype == dtype)
-            memcpy(to, from, (size_t)row_size * src_elem);
-        else if (dtype == NB_F32)
-            for (int64_t k = 0; k < row_size; k++)
-                ((float *)to)[k] = (float)((const double *)from)[k];
-        else
-            for (int64_t k = 0; k < row_size; k++)
-                ((double *)to)[k] = ((const float *)from)[k];
-    }
-    return batch;
-}
-
 /* Sums over the batches of an epoch, weighted by batch size. */
 typedef nb__batch_sums running;
-
-static void add_running(const nb_model *model, running *acc, const running *batch)
-{
-    acc->loss += batch->loss;
-    for (int i = 0; i < model->n_metrics; i++)
-        acc->metrics[i] += batch->metrics[i];
-    acc->samples += batch->samples;
-}
 
 static void running_logs(const nb_model *model, const running *r, const char *prefix,
                          nb_logs *logs)
@@ -113,112 +72,6 @@ static void running_logs(const nb_model *model, const running *r, const char *pr
     nb__logs_put(logs, prefix, "loss", r->loss / n);
     for (int i = 0; i < model->n_metrics; i++)
         nb__logs_put(logs, prefix, model->metrics[i]->name, r->metrics[i] / n);
-}
-
-/* Said when a non-finite loss or gradient stops training (TerminateOnNaN):
- * no step was taken from that batch. */
-#define STOPPED ": training stopped; the weights are those before this batch"
-
-static const char *non_finite_name(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
-
-/* True when every element of a gradient is finite (it runs on every step
- * over every weight: vec.h's loop, in the copy for this CPU). */
-static bool all_finite(const nb_tensor *t)
-{
-    if (t->dtype == NB_F32)
-        return nb__vec()->f32.all_finite(t->size, t->grad);
-    return nb__vec()->f64.all_finite(t->size, t->grad);
-}
-
-/* NB_ERR_NUMERIC when a weight's gradient holds a NaN or infinity, so that
- * the step is not taken. */
-static nb_status check_gradients(const nb_model *model)
-{
-    for (int w = 0; w < model->n_weights; w++) {
-        const nb_tensor *t = model->weights[w];
-        if (!t->grad || all_finite(t))
-            continue;
-        for (int64_t i = 0; i < t->size; i++) {
-            double g = t->dtype == NB_F32 ? ((const float *)t->grad)[i]
-                                          : ((const double *)t->grad)[i];
-            if (!isfinite(g))
-                return nb_error(NB_ERR_NUMERIC,
-                                "the gradient of weight '%s' is %s at element %" PRId64 STOPPED,
-                                t->name, non_finite_name(g), i);
-        }
-    }
-    return NB_OK;
-}
-
-/* Loss and metrics of one batch; training also runs backward, leaving the
- * gradients in the weights for train_step. */
-nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
-                        running *acc)
-{
-    nb_tape *tape = model->tape;
-    bool recording = nb_tape_set_grad_enabled(tape, training);
-    if (training)
-        nb_optimizer_zero_grad(model->n_weights, model->weights);
-    nb_tensor *pred = nb__model_forward(model, tape, xb, training);
-    nb_tensor *loss = model->loss.fn(tape, pred, yb);
-    nb_tape_set_grad_enabled(tape, false);
-    nb_status s = NB_OK;
-    double value = loss ? nb_tensor_item(loss) : NAN;
-    if (!loss || loss->size != 1)
-        s = loss ? nb_error(NB_ERR_SHAPE, "loss '%s' returned %" PRId64 " values: expected one",
-                            model->loss.name, loss->size)
-                 : nb_last_status();
-    else if (!isfinite(value))
-        s = nb_error(NB_ERR_NUMERIC, "the loss is %s%s", non_finite_name(value),
-                     training ? STOPPED : "");
-    for (int i = 0; s == NB_OK && i < model->n_metrics; i++) {
-        nb_tensor *m = model->metrics[i]->fn(tape, pred, yb);
-        if (!m)
-            s = nb_last_status();
-        else
-            acc->metrics[i] += nb_tensor_item(m) * (double)xb->shape[0];
-    }
-    if (s == NB_OK && training)
-        s = nb_backward(loss);
-    nb_tape_set_grad_enabled(tape, recording);
-    acc->loss += value * (double)xb->shape[0];
-    acc->samples += xb->shape[0];
-    return s;
-}
-
-/* One training step on the batch rows[0..count): forward and backward on
- * this rank's share of the rows (all of them without a communicator), the
- * gradients averaged over the ranks, one optimizer step. Every rank takes
- * part in the exchange, also one with no rows or one that failed. */
-static nb_status train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y,
-                            const int64_t *rows, int64_t count, running *acc)
-{
-    int64_t first, n;
-    nb__dist_share(model->comm, count, &first, &n);
-    nb_tape_reset(model->tape);
-    running batch = {0};
-    nb_status s = NB_OK;
-    /* a small step, optimizer update included, stays on this thread */
-    bool small = n > 0 && nb__num_threads() > 1 && nb__step_is_small(model, n);
-    int parts = n > 0 && !small ? nb__thread_parts(model, n) : 1;
-    bool was_serial = nb__set_serial(small);
-    bool finite = false; /* the gradients are known to be finite */
-    if (parts > 1) /* this rank's rows split across the threads (fit_threads.c) */
-        s = nb__run_batch_split(model, x, y, rows + first, n, parts, &batch, &finite);
-    else if (n > 0) {
-        nb_tensor *xb = nb__gather_rows(model->tape, x, rows + first, 0, n, model->dtype);
-        nb_tensor *yb = nb__gather_rows(model->tape, y, rows + first, 0, n, model->dtype);
-        s = xb && yb ? nb__run_batch(model, xb, yb, true, &batch) : nb_last_status();
-    }
-    if (n > 0 && s == NB_OK && !finite)
-        s = check_gradients(model); /* before the exchange, so the error names the rank */
-    s = nb__dist_average_gradients(model, s, n, count, &batch);
-    if (s == NB_OK) /* after the exchange: a failure waits for the next agreement */
-        s = nb__dist_defer(model, nb_optimizer_step(model->optimizer, model->n_weights,
-                                                    model->weights));
-    nb__set_serial(was_serial);
-    add_running(model, acc, &batch);
-    return s;
 }
 
 /* Loss and metrics over rows [first, first + n) of x, y, in batches; with a
@@ -308,30 +161,47 @@ typedef struct fit_run {
     int64_t *order; /* training rows, shuffled each epoch */
     const nb_fit_options *o;
     FILE *out;
+    nb__step_state step; /* what one training step tells the next */
 } fit_run;
 
-static nb_status call_callbacks(fit_run *run, int epoch, const nb_logs *logs)
+/* The callbacks' hooks, as fit calls them. */
+typedef enum hook { ON_TRAIN_BEGIN, ON_EPOCH_END, ON_BATCH_END, ON_TRAIN_END } hook;
+
+static bool has_hook(const nb_callback *cb, hook which)
 {
-    for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
-        nb_callback *cb = run->o->callbacks[i];
-        if (cb->on_epoch_end) {
-            nb_status s = cb->on_epoch_end(cb, run->model, epoch, logs);
-            if (s != NB_OK)
-                return s;
-        }
+    switch (which) {
+    case ON_TRAIN_BEGIN: return cb->on_train_begin;
+    case ON_EPOCH_END: return cb->on_epoch_end;
+    case ON_BATCH_END: return cb->on_batch_end;
+    case ON_TRAIN_END: return cb->on_train_end;
+    }
+    return false;
+}
+
+/* cb's `which` hook; index is the epoch or batch for those that take one. */
+static nb_status call_hook(nb_callback *cb, hook which, nb_model *model, int64_t index,
+                           const nb_logs *logs)
+{
+    switch (which) {
+    case ON_TRAIN_BEGIN: return cb->on_train_begin(cb, model);
+    case ON_EPOCH_END: return cb->on_epoch_end(cb, model, (int)index, logs);
+    case ON_BATCH_END: return cb->on_batch_end(cb, model, index, logs);
+    case ON_TRAIN_END: return cb->on_train_end(cb, model);
     }
     return NB_OK;
 }
 
-static nb_status call_batch_callbacks(fit_run *run, int64_t batch, const nb_logs *logs)
+/* Call each callback's `which` hook, in order, until one fails. */
+static nb_status call_callbacks(fit_run *run, hook which, int64_t index, const nb_logs *logs)
 {
     for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
         nb_callback *cb = run->o->callbacks[i];
-        if (cb->on_batch_end) {
-            nb_status s = cb->on_batch_end(cb, run->model, batch, logs);
-            if (s != NB_OK)
-                return s;
-        }
+        if (!has_hook(cb, which))
+            continue;
+        run->step.grads_zero = false; /* it may compute gradients: zero them again */
+        nb_status s = call_hook(cb, which, run->model, index, logs);
+        if (s != NB_OK)
+            return s;
     }
     return NB_OK;
 }
@@ -364,7 +234,8 @@ static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
     for (int64_t step = 0; step < steps; step++) {
         int64_t first = step * bs;
         int64_t count = run->n_train - first < bs ? run->n_train - first : bs;
-        nb_status s = train_step(model, run->x, run->y, run->order + first, count, &acc);
+        nb_status s = nb__train_step(model, run->x, run->y, run->order + first, count,
+                                     &run->step, &acc);
         if (s != NB_OK) {
             char where[64];
             snprintf(where, sizeof where, "epoch %d, batch %" PRId64, epoch + 1, step + 1);
@@ -373,7 +244,7 @@ static nb_status train_epoch(fit_run *run, int epoch, nb_logs *logs)
         logs->n = 0;
         running_logs(model, &acc, "", logs);
         nb__progress_step(&progress, step + 1, logs);
-        s = nb__dist_defer(model, call_batch_callbacks(run, step, logs));
+        s = nb__dist_defer(model, call_callbacks(run, ON_BATCH_END, step, logs));
         if (s != NB_OK)
             return s;
     }
@@ -420,18 +291,6 @@ static nb_status setup_run(fit_run *run, nb_model *model, const nb_tensor *x,
     return NB_OK;
 }
 
-static nb_status train_begin_end(fit_run *run, bool begin)
-{
-    for (int i = 0; i < NB_MAX_CALLBACKS && run->o->callbacks[i]; i++) {
-        nb_callback *cb = run->o->callbacks[i];
-        nb_status (*hook)(nb_callback *, nb_model *) = begin ? cb->on_train_begin : cb->on_train_end;
-        nb_status s = hook ? hook(cb, run->model) : NB_OK;
-        if (s != NB_OK)
-            return s;
-    }
-    return NB_OK;
-}
-
 /* With a communicator: every rank checked its arguments (s) and has the
  * same data sizes and options. */
 static nb_status start_on_every_rank(const fit_run *run, nb_model *model, nb_status s)
@@ -473,7 +332,7 @@ static nb_history *fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
     nb_history *history = nb_alloc_zeroed(sizeof *history);
     model->stop_training = false; /* before on_train_begin, which may set it */
     model->resume_epoch = -1;
-    nb_status s = history ? train_begin_end(&run, true)
+    nb_status s = history ? call_callbacks(&run, ON_TRAIN_BEGIN, 0, NULL)
                           : nb_error(NB_ERR_NOMEM, "nb_model_fit: out of memory");
     /* a callback that restored a backup (on_train_begin) says where to go on */
     int first = model->resume_epoch >= 0 ? model->resume_epoch : o->initial_epoch;
@@ -489,12 +348,12 @@ static nb_history *fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
             s = nb__history_append(history, &logs);
         if (s == NB_OK) {
             model->epoch = epoch + 1; /* before a checkpoint saves it */
-            s = call_callbacks(&run, epoch, &logs);
+            s = call_callbacks(&run, ON_EPOCH_END, epoch, &logs);
         }
         s = end_epoch_on_every_rank(model, epoch, s);
     }
     if (s == NB_OK)
-        s = train_begin_end(&run, false);
+        s = call_callbacks(&run, ON_TRAIN_END, 0, NULL);
     s = nb__dist_agree(model, "nb_model_fit: on_train_end", s, 0, NULL, NULL);
     nb_release(run.order);
     nb_tape_reset(model->tape);

@@ -42,13 +42,28 @@ nb_status nb__history_append(nb_history *history, const nb_logs *logs);
 /* Forward a batch through every layer. */
 nb_tensor *nb__model_forward(nb_model *model, nb_tape *tape, nb_tensor *x, bool training);
 
-/* fit.c: rows of src onto the tape in `dtype` (rows[0..n) when rows is
+/* fit_step.c: rows of src onto the tape in `dtype` (rows[0..n) when rows is
  * given, else first .. first + n); and the loss and metrics of one batch,
  * added to acc (training also runs backward into the weights' gradients). */
 nb_tensor *nb__gather_rows(nb_tape *tape, const nb_tensor *src, const int64_t *rows,
                            int64_t first, int64_t n, nb_dtype dtype);
 nb_status nb__run_batch(nb_model *model, nb_tensor *xb, nb_tensor *yb, bool training,
                         nb__batch_sums *acc);
+/* What fit knows from one training step to the next (fit_step.c). */
+typedef struct nb__step_state {
+    bool may_fuse;   /* the optimizer may run inside the sweep: not a fit's first step */
+    bool grads_zero; /* every weight's gradient is zero or absent: the last step ran
+                      * fused and zeroed them, and fit has run no callback since */
+} nb__step_state;
+/* One training step on the batch rows[0..count) of x, y: forward and
+ * backward on this rank's share of the rows (all of them without a
+ * communicator), the gradients checked and averaged over the ranks, one
+ * optimizer step; the loss and metric sums added to acc. Every rank takes
+ * part in the exchange, also one with no rows or one that failed. Reads and
+ * updates *state. */
+nb_status nb__train_step(nb_model *model, const nb_tensor *x, const nb_tensor *y,
+                         const int64_t *rows, int64_t count, nb__step_state *state,
+                         nb__batch_sums *acc);
 
 /* fit_threads.c: how many parts to split a training step of n rows into
  * across nabla's threads; 1 (do not split) with one thread, few rows, an

@@ -1,20 +1,14 @@
-/* Optimizers: Keras's update rules, applied in place to each parameter's data
- * from its ->grad. This is not a backward pass (the gradients are already
- * there), so plain loops over elements are the right tool. The state is
- * allocated once, at the first step; later steps allocate nothing. */
-#include "nabla/optim.h"
-
+/* Optimizers: making one from its hyper-parameters (checked as Keras does),
+ * its per-parameter state, inspection and config. The update rules and the
+ * step are in optim_update.c. The state is allocated once, at the first
+ * step; later steps allocate nothing. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <tgmath.h> /* sqrt picks sqrtf for float parameters */
 
-#include "internal.h"
-#include "kernels/parallel.h"
-#include "kernels/vec.h"
-
-typedef enum optimizer_kind { KIND_SGD, KIND_ADAM, KIND_RMSPROP } optimizer_kind;
+#include "nn/optim_internal.h"
 
 /* How a hyper-parameter is checked. */
 typedef enum hyper_rule {
@@ -42,141 +36,6 @@ static const family families[] = {
     [KIND_RMSPROP] = {"RMSprop", 4, {"learning_rate", "rho", "momentum", "epsilon"},
                       {RULE_RATE, RULE_FRACTION, RULE_FRACTION, RULE_RATE}, {1e-3, 0.9, 0.0, 1e-7}},
 };
-
-/* What a parameter looked like at the first step. */
-typedef struct param_layout {
-    nb_dtype dtype;
-    int rank;
-    int64_t shape[NB_MAX_RANK];
-} param_layout;
-
-struct nb_optimizer {
-    optimizer_kind kind;
-    double learning_rate;
-    double momentum;       /* SGD, RMSprop */
-    bool nesterov;         /* SGD */
-    double beta_1, beta_2; /* Adam */
-    double rho;            /* RMSprop */
-    double epsilon;        /* Adam, RMSprop */
-    int64_t iterations;    /* steps taken */
-    bool built;            /* state made, parameter list fixed */
-    int n_params;
-    param_layout *layouts; /* [n_params] */
-    int n_slots;           /* state tensors per parameter: 0, 1 or 2 */
-    const char *slot_names[2];
-    nb_tensor **state;     /* [n_slots * n_params], grouped by slot (Keras's order) */
-};
-
-/* ---- the update rules ----------------------------------------------------- */
-
-/* State tensor of slot k for parameter i. */
-static nb_tensor *slot(const nb_optimizer *opt, int k, int i)
-{
-    return opt->state[k * opt->n_params + i];
-}
-
-/* One parameter's update, handed to the thread pool in parts: every rule
- * works element by element, so any split gives the same numbers. */
-typedef struct update_job {
-    const nb_optimizer *opt;
-    nb_tensor *param;
-    nb_tensor *s0, *s1; /* the parameter's state slots (NULL when absent) */
-    double alpha;       /* Adam's step size for this step */
-} update_job;
-
-/* Parameters with fewer elements than this are updated on one thread: a
- * part of 16k elements takes a few microseconds, about what handing it to
- * another thread costs. */
-#define UPDATE_GRAIN 16384
-
-/* SGD (Keras). Without momentum: p -= lr g. With momentum (state v):
- *   v = momentum v - lr g
- *   p += v                         (nesterov: p += momentum v - lr g)
- * Each rule's element loop is vec.h's, in the copy for this CPU
- * (kernels/dispatch.c); k is its table for T. */
-#define SGD_RANGE(T, k)                                                                      \
-    do {                                                                                     \
-        T *p = (T *)job->param->data + begin, *g = (T *)job->param->grad + begin;            \
-        const T lr = (T)opt->learning_rate, mu = (T)opt->momentum;                           \
-        if (!job->s0)                                                                        \
-            k.sgd(end - begin, p, g, lr);                                                    \
-        else                                                                                 \
-            k.sgd_momentum(end - begin, p, (T *)job->s0->data + begin, g, lr, mu,            \
-                           opt->nesterov);                                                   \
-    } while (0)
-
-static void sgd_range(void *ctx, int64_t begin, int64_t end)
-{
-    const update_job *job = ctx;
-    const nb_optimizer *opt = job->opt;
-    if (job->param->dtype == NB_F32)
-        SGD_RANGE(float, nb__vec()->f32);
-    else
-        SGD_RANGE(double, nb__vec()->f64);
-}
-
-/* Adam (Keras 3, tf.keras 2.11+). With t = iterations + 1:
- *   alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
- *   m += (g - m)(1 - beta_1)
- *   v += (g^2 - v)(1 - beta_2)
- *   p -= alpha m / (sqrt(v) + eps)
- * alpha is computed once per step, in double. One pass over the four
- * arrays (vec.h's adam, in the copy for this CPU). */
-#define ADAM_RANGE(T, k)                                                                     \
-    do {                                                                                     \
-        k.adam(end - begin, (T *)job->param->data + begin, (T *)job->s0->data + begin,       \
-               (T *)job->s1->data + begin, (T *)job->param->grad + begin, (T)job->alpha,     \
-               (T)(1 - opt->beta_1), (T)(1 - opt->beta_2), (T)opt->epsilon);                 \
-    } while (0)
-
-static void adam_range(void *ctx, int64_t begin, int64_t end)
-{
-    const update_job *job = ctx;
-    const nb_optimizer *opt = job->opt;
-    if (job->param->dtype == NB_F32)
-        ADAM_RANGE(float, nb__vec()->f32);
-    else
-        ADAM_RANGE(double, nb__vec()->f64);
-}
-
-static double adam_alpha(const nb_optimizer *opt)
-{
-    double t = (double)(opt->iterations + 1);
-    return opt->learning_rate * sqrt(1 - pow(opt->beta_2, t)) / (1 - pow(opt->beta_1, t));
-}
-
-/* RMSprop (Keras, not centered; eps inside the root as Keras has it):
- *   v = rho v + (1 - rho) g^2
- *   increment = lr g / sqrt(v + eps)
- *   p -= increment                 (with momentum: mom = momentum mom + increment;
- *                                   p -= mom) */
-#define RMSPROP_RANGE(T, k)                                                                  \
-    do {                                                                                     \
-        k.rmsprop(end - begin, (T *)job->param->data + begin, (T *)job->s0->data + begin,    \
-                  job->s1 ? (T *)job->s1->data + begin : NULL,                               \
-                  (T *)job->param->grad + begin, (T)opt->learning_rate, (T)opt->rho,         \
-                  (T)opt->momentum, (T)opt->epsilon);                                        \
-    } while (0)
-
-static void rmsprop_range(void *ctx, int64_t begin, int64_t end)
-{
-    const update_job *job = ctx;
-    const nb_optimizer *opt = job->opt;
-    if (job->param->dtype == NB_F32)
-        RMSPROP_RANGE(float, nb__vec()->f32);
-    else
-        RMSPROP_RANGE(double, nb__vec()->f64);
-}
-
-static void update(const nb_optimizer *opt, int i, nb_tensor *param, double alpha)
-{
-    update_job job = {opt, param, opt->n_slots > 0 ? slot(opt, 0, i) : NULL,
-                      opt->n_slots > 1 ? slot(opt, 1, i) : NULL, alpha};
-    nb__range_fn fn = opt->kind == KIND_SGD    ? sgd_range
-                      : opt->kind == KIND_ADAM ? adam_range
-                                               : rmsprop_range;
-    nb__parallel_for(param->size, UPDATE_GRAIN, 16, fn, &job);
-}
 
 /* ---- construction ------------------------------------------------------ */
 
@@ -363,7 +222,8 @@ no_memory:
 }
 
 /* Validate the list; on the first call, fix it and create the state. */
-static nb_status build(const char *fn, nb_optimizer *opt, int n, nb_tensor *const params[])
+nb_status nb__optimizer_build(const char *fn, nb_optimizer *opt, int n,
+                              nb_tensor *const params[])
 {
     if (!opt)
         return nb_error(NB_ERR_NULL, "%s: opt is NULL", fn);
@@ -381,34 +241,7 @@ static nb_status build(const char *fn, nb_optimizer *opt, int n, nb_tensor *cons
 
 nb_status nb_optimizer_build(nb_optimizer *opt, int n_params, nb_tensor *const params[])
 {
-    return build("nb_optimizer_build", opt, n_params, params);
-}
-
-nb_status nb_optimizer_step(nb_optimizer *opt, int n_params, nb_tensor *const params[])
-{
-    nb_status s = build("nb_optimizer_step", opt, n_params, params);
-    if (s != NB_OK)
-        return s;
-    double alpha = opt->kind == KIND_ADAM ? adam_alpha(opt) : 0;
-    for (int i = 0; i < n_params; i++)
-        if (params[i]->grad)
-            update(opt, i, params[i], alpha);
-    opt->iterations++;
-    return NB_OK;
-}
-
-static void zero_range(void *ctx, int64_t begin, int64_t end)
-{
-    const nb_tensor *t = ctx;
-    size_t size = nb_dtype_size(t->dtype);
-    memset((char *)t->grad + (size_t)begin * size, 0, (size_t)(end - begin) * size);
-}
-
-void nb_optimizer_zero_grad(int n_params, nb_tensor *const params[])
-{
-    for (int i = 0; params && i < n_params; i++)
-        if (params[i] && params[i]->grad)
-            nb__parallel_for(params[i]->size, UPDATE_GRAIN, 16, zero_range, params[i]);
+    return nb__optimizer_build("nb_optimizer_build", opt, n_params, params);
 }
 
 /* ---- inspection ----------------------------------------------------------- */
