@@ -18,8 +18,12 @@
 #   bench/compare.sh                  # installs what is missing, builds, runs
 #
 # Environment (defaults in brackets):
-#   NABLA_BUILD_DIR [build-bench]  build directory (configured -Dnative=true)
-#   PORTABLE_BUILD_DIR [build-bench-portable]  the same with -Dblas=disabled;
+#   NABLA_BUILD_DIR [build-bench]  build directory: the default release
+#                      build, as a user or a distribution builds it (nabla's
+#                      own loops pick their CPU's kernels at run time)
+#   NATIVE_BUILD_DIR [build-bench-native]  the same with -Dnative=true;
+#                      NATIVE=0 leaves the native column out
+#   PORTABLE_BUILD_DIR [build-bench-portable]  -Dblas=disabled -Dnative=true;
 #                      PORTABLE=0 leaves the portable column out
 #   NABLA_DATA [/usr/share/datasets/fashion-mnist]
 #   ROUNDS [3]         repetitions of the whole set of runs
@@ -28,9 +32,9 @@
 #   TORCH_SAMPLES [48000]  PyTorch samples per epoch; below 48000 its epoch
 #                      time is scaled to 48,000 samples (and its accuracy is
 #                      that of the shorter training)
-#   BATCHES ["32 128"]  THREADS ["1 2"]; a thread count of 0 is nabla's
-#                      automatic choice (THREADS="1 2 0"), which PyTorch
-#                      has no run for
+#   BATCHES ["32 128"]  THREADS ["1 2 0"]; a thread count of 0 is nabla's
+#                      automatic choice (what a program gets without
+#                      nb_set_num_threads), which PyTorch has no run for
 #   CNN [1]            also the Keras MNIST convnet (nabla_bench --model cnn
 #                      against bench/torch_cnn.py) at batch CNN_BATCH [128]
 #                      on THREADS, CNN_SAMPLES [54000] images an epoch,
@@ -50,6 +54,8 @@ NABLA_DEB_PACKAGES+=(python3-torch python3-numpy)
 nabla_deps_install
 
 build=${NABLA_BUILD_DIR:-build-bench}
+native_build=${NATIVE_BUILD_DIR:-build-bench-native}
+native=${NATIVE:-1}
 portable_build=${PORTABLE_BUILD_DIR:-build-bench-portable}
 portable=${PORTABLE:-1}
 data=${NABLA_DATA:-/usr/share/datasets/fashion-mnist}
@@ -58,7 +64,7 @@ epochs=${EPOCHS:-3}
 torch_epochs=${TORCH_EPOCHS:-1}
 torch_samples=${TORCH_SAMPLES:-48000}
 batches=${BATCHES:-32 128}
-threads=${THREADS:-1 2}
+threads=${THREADS:-1 2 0}
 cnn=${CNN:-1}
 cnn_batch=${CNN_BATCH:-128}
 cnn_samples=${CNN_SAMPLES:-54000}
@@ -67,9 +73,16 @@ torch_cnn_epochs=${TORCH_CNN_EPOCHS:-1}
 python=/usr/bin/python3 # Debian's, which sees python3-torch (not a pyenv one)
 
 if [[ ! -d "$build" ]]; then
-    meson setup "$build" -Dnative=true -Dbuildtype=release >/dev/null
+    meson setup "$build" -Dbuildtype=release >/dev/null
 fi
 meson compile -C "$build" bench/nabla_bench >/dev/null
+if [[ $native == 1 ]]; then
+    if [[ ! -d "$native_build" ]]; then
+        meson setup "$native_build" -Dnative=true -Dbuildtype=release -Dtests=disabled \
+            -Dexamples=false >/dev/null
+    fi
+    meson compile -C "$native_build" bench/nabla_bench >/dev/null
+fi
 floor_bin=$build/bench/nabla_floor # built only with cblas
 if [[ -f "$build/build.ninja" ]] && ninja -C "$build" -t targets all | grep -q '^bench/nabla_floor:'; then
     meson compile -C "$build" bench/nabla_floor >/dev/null
@@ -124,6 +137,10 @@ for ((r = 1; r <= rounds; r++)); do
             [[ $t == 0 ]] ||
                 run "$out/torch.b$b.t$t.r$r" "$python" bench/torch_mlp.py --data "$data" \
                     --batch "$b" --threads "$t" --epochs "$torch_epochs" --samples "$torch_samples"
+            if [[ $native == 1 ]]; then
+                run "$out/native.b$b.t$t.r$r" "$native_build/bench/nabla_bench" \
+                    --data "$data" --batch "$b" --threads "$t" --epochs "$epochs"
+            fi
             if [[ $portable == 1 ]]; then
                 run "$out/portable.b$b.t$t.r$r" "$portable_build/bench/nabla_bench" \
                     --data "$data" --batch "$b" --threads "$t" --epochs "$epochs"
@@ -188,12 +205,12 @@ threads_label() { # "2 threads", or "automatic threads" for 0
 }
 torch_scale=$(awk -v n="$torch_samples" 'BEGIN { print 48000 / n }')
 
-row='%-6s %-8s %-9s %-9s %-20s %-10s %-10s %-9s %-14s %-11s %-8s %s\n'
+row='%-6s %-8s %-9s %-9s %-20s %-10s %-10s %-9s %-14s %-9s %-11s %-8s %s\n'
 echo
 echo "medians over $rounds round(s); ratio = PyTorch's time / nabla's, round by round"
 # shellcheck disable=SC2059 # the format is the row above
 printf "$row" batch threads nabla_s torch_s "ratio (low to high)" nabla_acc torch_acc nabla_MB \
-    "nabla_GFLOP/s" portable_s floor_s of_floor
+    "nabla_GFLOP/s" native_s portable_s floor_s of_floor
 for b in $batches; do
     f_s=$(rounds_of floor_seconds "$out/floor.b$b" | median)
     for t in $threads; do
@@ -212,9 +229,11 @@ for b in $batches; do
             "$(shown "test accuracy" "$out/torch.$stem.r1")" \
             "$(shown peak_rss_mb "$out/nabla.$stem.r1")" \
             "$(rounds_of gflops "$out/nabla.$stem" | median)" \
+            "$(rounds_of "median epoch_seconds" "$out/native.$stem" | median)" \
             "$(rounds_of "median epoch_seconds" "$out/portable.$stem" | median)" "$f_s" "$of_floor"
     done
 done
+echo "nabla_s = the default release build; native_s = the same sources -Dnative=true"
 echo "portable_s = nabla with its portable kernel; floor_s = one thread's products, Adam and"
 echo "batch copy alone (bench/nabla_floor.c); of_floor = nabla_s / floor_s (1.00 would be no"
 echo "time at all outside them); accuracies are those of round 1; threads 0 = nabla's"
