@@ -162,9 +162,10 @@ typedef struct floor_run {
 /* ---- the core's multiply-add rate ------------------------------------------ */
 
 /* Vectors as wide as this CPU's registers (meson.build compiles this file
- * with -march=native), so that every chain below stays in one register: 12 of them (and b and c) fit the 16 registers of
- * SSE2 and AVX2 and the 32 of AVX-512, where 12 vectors twice or four
- * times a register's width would not and would be spilled on every step.
+ * with -march=native), so that every chain below stays in one register:
+ * 12 of them (and b and c) fit the 16 registers of SSE2 and AVX2 and the
+ * 32 of AVX-512, where 12 vectors twice or four times a register's width
+ * would not and would be spilled on every step.
  * meson.build compiles this file with -ffp-contract=fast so that a * b + c
  * is one fused multiply-add where the build has them (a plain x86-64 build
  * has none: its peak is that of separate multiplies and adds). */
