@@ -48,7 +48,7 @@ static nb_status sweep(nb_tape *tape, size_t last)
 
 static nb_status run_backward(const char *fn, nb_tensor *out, const nb_tensor *seed)
 {
-    if (nb__check_live(fn, out) != NB_OK)
+    if (nb__check_live(fn, out) != NB_OK || (seed && nb__check_live(fn, seed) != NB_OK))
         return NB_ERR_STATE;
     if (!out->requires_grad)
         return nb_error(NB_ERR_STATE,
