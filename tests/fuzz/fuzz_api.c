@@ -4,24 +4,27 @@
  * to do, then the bytes that step needs:
  *   - make a tensor: f32 or f64, rank 0-4, dims 1-4, values from the bytes
  *     (with NaN, infinities, huge and tiny numbers among them), caller-owned
- *     or on the tape, requiring a gradient or not;
- *   - call a table entry, on the tape or with no tape, with inputs from the
- *     pool (any shape, any dtype, or NULL) and args from the bytes;
+ *     or on a tape, requiring a gradient or not;
+ *   - call a table entry, on one of two tapes or with no tape, with inputs
+ *     from the pool (any shape, any dtype, any tape, or NULL) and args from
+ *     the bytes;
  *   - nb_backward or nb_backward_from on a pool tensor (one that is not a
  *     scalar must be refused), nb_grad of a pool tensor w.r.t. others;
- *   - nb_tape_reset, after which the next step may use tensors from before
- *     the reset (nabla must refuse them: nb_tape_reset's contract);
+ *   - nb_tape_reset of a tape, after which the next step may use tensors
+ *     from before the reset (nabla must refuse them: nb_tape_reset's
+ *     contract);
  *   - nb_detach, recording off and on, anomaly detection on and off, and
  *     freeing a caller-owned tensor.
  * Invariants (a failure aborts, so libFuzzer reports it): every NULL result
  * and every failed status leaves a non-empty nb_last_error(); a result has a
- * valid shape; a non-scalar backward fails; a reset tensor is refused. The
+ * valid shape; a non-scalar backward fails; a reset tensor is refused; an
+ * op's own error (no NULL input) names a public function ("nb_..."). The
  * sanitizers add: no crash, no leak, no undefined behaviour.
  *
  * What the fuzzer does not do, because the headers make it the caller's
  * fault: use a freed tensor (so a caller-owned tensor is freed only while
- * the tape holds no node that may read it), or use a reset tensor after the
- * tape has allocated again (nabla detects reuse only until then). */
+ * no tape holds a node that may read it), or use a reset tensor after its
+ * tape has allocated again (nabla detects such use only until then). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +83,7 @@ typedef struct slot {
 
 typedef struct state {
     reader in;
-    nb_tape *tape;
+    nb_tape *tapes[2]; /* two, so that inputs from another tape are tried too */
     slot pool[POOL_SIZE];
 } state;
 
@@ -154,7 +157,13 @@ static nb_tensor *pick(state *s)
     return b % 17 == 16 ? NULL : s->pool[b % 17 % POOL_SIZE].t;
 }
 
-static bool tape_has_nodes(const state *s) { return nb_tape_size(s->tape) > 0; }
+/* One of the tapes, or NULL (no tape), chosen by b. */
+static nb_tape *tape_of(const state *s, uint8_t b) { return b % 3 == 2 ? NULL : s->tapes[b % 3]; }
+
+static bool tapes_have_nodes(const state *s)
+{
+    return nb_tape_size(s->tapes[0]) > 0 || nb_tape_size(s->tapes[1]) > 0;
+}
 
 /* ---- steps ------------------------------------------------------------------ */
 
@@ -173,7 +182,7 @@ static void make_tensor(state *s)
     }
     nb_tensor *t;
     if (how & 0x40) {
-        t = nb_tape_tensor(s->tape, dtype, rank, shape);
+        t = nb_tape_tensor(s->tapes[how >> 5 & 1], dtype, rank, shape);
     } else {
         double values[MAX_ELEMENTS];
         for (int64_t k = 0; k < size; k++)
@@ -215,10 +224,10 @@ static void call_entry(state *s)
     uint8_t lo = next_byte(&s->in), hi = next_byte(&s->in);
     const nb_op_entry *e = nb_op_table_entry((lo | hi << 8) % count);
     uint8_t how = next_byte(&s->in);
-    nb_tape *tape = how & 1 ? NULL : s->tape;
+    nb_tape *tape = tape_of(s, how);
     int n = e->arity;
     if (e->flags & NB_OPT_VARIADIC)
-        n += (how >> 1) % (NB_OPT_MAX_INPUTS - e->arity + 1);
+        n += how / 3 % (NB_OPT_MAX_INPUTS - e->arity + 1);
     nb_tensor *inputs[NB_OPT_MAX_INPUTS] = {NULL};
     for (int k = 0; k < n; k++)
         inputs[k] = pick(s);
@@ -287,7 +296,7 @@ static void grad(state *s)
     bool create_graph = next_byte(&s->in) & 1;
     nb_tensor *grads[2] = {NULL, NULL};
     nb_clear_error();
-    nb_status status = nb_grad(s->tape, y, n, xs, grads, create_graph);
+    nb_status status = nb_grad(tape_of(s, next_byte(&s->in)), y, n, xs, grads, create_graph);
     check_status(status, "nb_grad");
     require(status != NB_OK || !(is_reset(s, y) || is_reset(s, xs[0]) || (n == 2 && is_reset(s, xs[1]))),
             "nb_grad accepted a reset tensor", NULL);
@@ -305,7 +314,7 @@ static void grad(state *s)
 static void detach(state *s)
 {
     nb_tensor *t = pick(s);
-    nb_tape *tape = next_byte(&s->in) & 1 ? NULL : s->tape;
+    nb_tape *tape = tape_of(s, next_byte(&s->in));
     nb_clear_error();
     note_null_inputs(1, &t);
     nb_tensor *copy = nb_detach(tape, t);
@@ -316,9 +325,10 @@ static void detach(state *s)
 /* Tape-owned tensors are marked as reset; the next step may use them. */
 static void reset_tape(state *s)
 {
-    nb_tape_reset(s->tape);
+    nb_tape *tape = s->tapes[next_byte(&s->in) & 1];
+    nb_tape_reset(tape);
     for (int i = 0; i < POOL_SIZE; i++)
-        if (s->pool[i].t && !s->pool[i].caller_owned)
+        if (s->pool[i].t && s->pool[i].t->tape == tape)
             s->pool[i].reset = true;
 }
 
@@ -334,7 +344,7 @@ static void forget_reset(state *s)
 static void free_tensor(state *s)
 {
     int i = next_byte(&s->in) % POOL_SIZE;
-    if (!s->pool[i].t || !s->pool[i].caller_owned || tape_has_nodes(s))
+    if (!s->pool[i].t || !s->pool[i].caller_owned || tapes_have_nodes(s))
         return;
     nb_tensor_free(s->pool[i].t);
     s->pool[i] = (slot){0};
@@ -344,7 +354,7 @@ static void toggle(state *s)
 {
     uint8_t b = next_byte(&s->in);
     if (b & 1)
-        nb_tape_set_grad_enabled(s->tape, b & 2);
+        nb_tape_set_grad_enabled(s->tapes[b >> 2 & 1], b & 2);
     else
         nb_set_detect_anomaly(b & 2);
 }
@@ -408,12 +418,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     state s = {.in = {data, size, 0}};
-    s.tape = nb_tape_new();
-    if (!s.tape)
+    s.tapes[0] = nb_tape_new();
+    s.tapes[1] = nb_tape_new();
+    if (!s.tapes[0] || !s.tapes[1]) {
+        nb_tape_free(s.tapes[0]);
+        nb_tape_free(s.tapes[1]);
         return 0;
+    }
     for (int step = 0; step < MAX_STEPS && !at_end(&s.in); step++)
         run_step(&s);
-    nb_tape_free(s.tape);
+    nb_tape_free(s.tapes[0]);
+    nb_tape_free(s.tapes[1]);
     for (int i = 0; i < POOL_SIZE; i++)
         if (s.pool[i].caller_owned)
             nb_tensor_free(s.pool[i].t);
