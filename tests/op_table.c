@@ -10,9 +10,11 @@ typedef struct family {
 } family;
 
 /* Each family adds its two declarations here and one row to `families`. */
+extern const nb_op_entry nb_op_table_unary[];
+extern const int nb_op_table_unary_count;
 
 static const family families[] = {
-    {NULL, NULL}, /* placeholder: removed when the first family lands */
+    {nb_op_table_unary, &nb_op_table_unary_count},
 };
 
 int nb_op_table_count(void)

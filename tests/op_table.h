@@ -75,6 +75,9 @@ typedef struct nb_op_reject {
     nb_dtype dtype;
     bool mixed_dtype;
     const char *message;
+    /* optional: the status nb_last_status() must then give (NB_ERR_SHAPE,
+     * NB_ERR_ARG, ...); NB_OK (0, the default) leaves it unchecked */
+    nb_status status;
 } nb_op_reject;
 
 enum {
@@ -100,10 +103,24 @@ typedef struct nb_op_entry {
     nb_op_sample samples[NB_OPT_MAX_SAMPLES];
     int n_rejects;
     nb_op_reject rejects[NB_OPT_MAX_REJECTS];
-    /* tolerances: f32 forward against f64 (relative to max(1, |f64|));
-     * gradient checks (0 keeps nb_gradcheck's defaults) */
+    /* tolerances: f32 forward against f64 (relative to max(1, |f64|); 0
+     * means 1e-5); gradient checks (0 keeps nb_gradcheck's defaults) */
     double f32_rtol;
     double grad_atol, grad_rtol;
+    /* optional (n_inputs 0: none): a sample big enough for nabla's thread
+     * pool to split the op's work, used only by the thread-count test (no
+     * gradient check runs on it). Ops that split work (src/kernels/parallel.c
+     * callers): matrix products of at least 2^18 multiply-adds (gemm.c's
+     * GEMM_PARALLEL_MACS, e.g. [64, 64] x [64, 64]); conv and pooling split
+     * by image, so any batch of 2 or more is split already. */
+    nb_op_sample threads_sample;
+    /* 0: values and gradients with 1 and 2 threads are bit-identical.
+     * Else they may differ by threads_ulps machine epsilons of the dtype,
+     * relative to max(1, |value|): OpenBLAS's sgemm gives last-bit
+     * differences between a whole product and the parts a split makes
+     * (seen here up to 5e-6, about 40 f32 epsilons; dgemm and nabla's
+     * portable kernel were bit-identical). docs/testing.md has the numbers. */
+    double threads_ulps;
 } nb_op_entry;
 
 /* Every entry of every family, in the families' order. */
