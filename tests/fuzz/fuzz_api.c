@@ -135,11 +135,16 @@ static void check_status(nb_status status, const char *fn)
         require(nb_last_error()[0] != '\0', "failed status without a message", fn);
 }
 
-/* Keep t in the first free slot; a caller-owned t that finds none is freed. */
+/* Keep t in the first free slot; a caller-owned t that finds none is freed.
+ * A result may be one of its inputs (nb_activate with NB_LINEAR returns x),
+ * which is kept once. */
 static void keep(state *s, nb_tensor *t)
 {
     if (!t)
         return;
+    for (int i = 0; i < POOL_SIZE; i++)
+        if (s->pool[i].t == t)
+            return;
     bool caller_owned = t->tape == NULL;
     for (int i = 0; i < POOL_SIZE; i++)
         if (!s->pool[i].t) {
