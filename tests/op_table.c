@@ -12,9 +12,15 @@ typedef struct family {
 /* Each family adds its two declarations here and one row to `families`. */
 extern const nb_op_entry nb_op_table_unary[];
 extern const int nb_op_table_unary_count;
+extern const nb_op_entry nb_op_table_binary[];
+extern const int nb_op_table_binary_count;
+extern const nb_op_entry nb_op_table_movement[];
+extern const int nb_op_table_movement_count;
 
 static const family families[] = {
     {nb_op_table_unary, &nb_op_table_unary_count},
+    {nb_op_table_binary, &nb_op_table_binary_count},
+    {nb_op_table_movement, &nb_op_table_movement_count},
 };
 
 int nb_op_table_count(void)
