@@ -15,12 +15,12 @@
 #define ELEMENTWISE_SAMPLES(...)                                                             \
     .n_samples = 6,                                                                          \
     .samples = {                                                                             \
-        {"scalar", 1, {S0}, __VA_ARGS__},                                                         \
-        {"[1, 1]", 1, {S(1, 1)}, __VA_ARGS__},                                                     \
-        {"batch 1 [1, 5]", 1, {S(1, 5)}, __VA_ARGS__},                                             \
-        {"[3, 4]", 1, {S(3, 4)}, __VA_ARGS__},                                                     \
-        {"rank 3 [2, 1, 3]", 1, {S(2, 1, 3)}, __VA_ARGS__},                                        \
-        {"rank 4 [2, 3, 1, 2]", 1, {S(2, 3, 1, 2)}, __VA_ARGS__},                                  \
+        {"scalar", 1, {S0}, __VA_ARGS__},                                                    \
+        {"[1, 1]", 1, {S(1, 1)}, __VA_ARGS__},                                               \
+        {"batch 1 [1, 5]", 1, {S(1, 5)}, __VA_ARGS__},                                       \
+        {"[3, 4]", 1, {S(3, 4)}, __VA_ARGS__},                                               \
+        {"rank 3 [2, 1, 3]", 1, {S(2, 1, 3)}, __VA_ARGS__},                                  \
+        {"rank 4 [2, 3, 1, 2]", 1, {S(2, 3, 1, 2)}, __VA_ARGS__},                            \
     }
 
 #define NO_ARGS {{0}, {0}}
@@ -150,9 +150,12 @@ static nb_tensor *call_activate(nb_tape *tape, int n, nb_tensor *const in[],
 #define ALPHA_REJECTS                                                                        \
     .n_rejects = 3,                                                                          \
     .rejects = {                                                                             \
-        {"alpha NaN", 1, {S(2, 3)}, REAL_ARG(NAN), NB_F64, false, "is not finite"},          \
-        {"alpha inf", 1, {S(2, 3)}, REAL_ARG(INFINITY), NB_F32, false, "is not finite"},     \
-        {"alpha -inf", 1, {S0}, REAL_ARG(-INFINITY), NB_F64, false, "is not finite"},       \
+        {"alpha NaN", 1, {S(2, 3)}, REAL_ARG(NAN), NB_F64, false,                            \
+         "alpha nan is not finite: expected a finite number", NB_ERR_ARG},                   \
+        {"alpha inf", 1, {S(2, 3)}, REAL_ARG(INFINITY), NB_F32, false,                       \
+         "alpha inf is not finite", NB_ERR_ARG},                                             \
+        {"alpha -inf", 1, {S0}, REAL_ARG(-INFINITY), NB_F64, false,                          \
+         "alpha -inf is not finite", NB_ERR_ARG},                                            \
     }
 
 /* Softmax over the last axis: rank 1 to 4, a single class, batch 1. */
@@ -169,7 +172,8 @@ static nb_tensor *call_activate(nb_tape *tape, int n, nb_tensor *const in[],
      },                                                                                      \
      .n_rejects = 1,                                                                         \
      .rejects = {                                                                            \
-         {"scalar", 1, {S0}, NO_ARGS, NB_F64, false, "expected rank 1 to 4"},               \
+         {"scalar", 1, {S0}, NO_ARGS, NB_F64, false, "expected rank 1 to 4",                 \
+          NB_ERR_SHAPE},                                                                     \
      }}
 
 /* Softmax along an axis (i[0]): every position of the axis, negative too. */
@@ -188,13 +192,15 @@ static nb_tensor *call_activate(nb_tape *tape, int n, nb_tensor *const in[],
      .n_rejects = 4,                                                                         \
      .rejects = {                                                                            \
          {"axis 2 of rank 2", 1, {S(2, 3)}, INT_ARG(2), NB_F64, false,                       \
-          "axis 2 is out of range for x of shape [2, 3] (rank 2): expected -2 to 1"},        \
+          "axis 2 is out of range for x of shape [2, 3] (rank 2): expected -2 to 1",         \
+          NB_ERR_ARG},                                                                       \
          {"axis -3 of rank 2", 1, {S(2, 3)}, INT_ARG(-3), NB_F32, false,                     \
-          "axis -3 is out of range"},                                                        \
-         {"axis 0 of a scalar", 1, {S0}, INT_ARG(0), NB_F64, false,                         \
-          "axis 0 is out of range for x of shape [] (rank 0): expected rank 1 to 4"},        \
+          "axis -3 is out of range", NB_ERR_ARG},                                            \
+         {"axis 0 of a scalar", 1, {S0}, INT_ARG(0), NB_F64, false,                          \
+          "axis 0 is out of range for x of shape [] (rank 0): expected rank 1 to 4",         \
+          NB_ERR_ARG},                                                                       \
          {"axis 4 of rank 4", 1, {S(1, 2, 1, 2)}, INT_ARG(4), NB_F64, false,                 \
-          "expected -4 to 3"},                                                               \
+          "expected -4 to 3", NB_ERR_ARG},                                                   \
      }}
 
 const nb_op_entry nb_op_table_unary[] = {
@@ -220,9 +226,11 @@ const nb_op_entry nb_op_table_unary[] = {
      .n_rejects = 3,
      .rejects = {
          {"low above high", 1, {S(2, 3)}, REAL_ARGS(1, -1), NB_F64, false,
-          "low 1 is greater than high -1"},
-         {"low NaN", 1, {S(2)}, REAL_ARGS(NAN, 1), NB_F32, false, "is greater than high 1"},
-         {"high NaN", 1, {S0}, REAL_ARGS(0, NAN), NB_F64, false, "low 0 is greater than high"},
+          "low 1 is greater than high -1", NB_ERR_ARG},
+         {"low NaN", 1, {S(2)}, REAL_ARGS(NAN, 1), NB_F32, false, "is greater than high 1",
+          NB_ERR_ARG},
+         {"high NaN", 1, {S0}, REAL_ARGS(0, NAN), NB_F64, false, "low 0 is greater than high",
+          NB_ERR_ARG},
      }},
     ELEMENTWISE(scale, -2, 2, NULL, REAL_ARG(-2.5)),
     ELEMENTWISE(add_scalar, -2, 2, NULL, REAL_ARG(1.5)),
@@ -253,11 +261,11 @@ const nb_op_entry nb_op_table_unary[] = {
      .n_rejects = 3,
      .rejects = {
          {"activation count", 1, {S(2, 3)}, INT_ARG(NB_ACTIVATION_COUNT), NB_F64, false,
-          "is not an nb_activation"},
+          "is not an nb_activation", NB_ERR_ARG},
          {"activation -1", 1, {S(2)}, INT_ARG(-1), NB_F32, false,
-          "activation -1 is not an nb_activation"},
+          "activation -1 is not an nb_activation", NB_ERR_ARG},
          {"activation 1000", 1, {S0}, INT_ARG(1000), NB_F64, false,
-          "activation 1000 is not an nb_activation"},
+          "activation 1000 is not an nb_activation", NB_ERR_ARG},
      }},
     SOFTMAX(softmax),
     SOFTMAX(log_softmax),
