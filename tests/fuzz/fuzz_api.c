@@ -16,10 +16,11 @@
  *   - nb_detach, recording off and on, anomaly detection on and off, and
  *     freeing a caller-owned tensor.
  * Invariants (a failure aborts, so libFuzzer reports it): every NULL result
- * and every failed status leaves a non-empty nb_last_error(); a result has a
- * valid shape; a non-scalar backward fails; a reset tensor is refused; an
- * op's own error (no NULL input) names a public function ("nb_..."). The
- * sanitizers add: no crash, no leak, no undefined behaviour.
+ * and every failed status leaves a non-empty nb_last_error(); an op's own
+ * error (no NULL input) names a public function ("nb_..."); a result has a
+ * valid shape; a non-scalar backward fails; a tensor from before a reset is
+ * refused by ops, backward and nb_grad. The sanitizers add: no crash, no
+ * leak, no undefined behaviour.
  *
  * What the fuzzer does not do, because the headers make it the caller's
  * fault: use a freed tensor (so a caller-owned tensor is freed only while
@@ -221,6 +222,22 @@ static void check_error_names_a_function(const nb_tensor *out, const char *fn)
         require(strncmp(nb_last_error(), "nb_", 3) == 0, "a message that names no function", fn);
 }
 
+static bool is_reset(const state *s, const nb_tensor *t)
+{
+    for (int i = 0; i < POOL_SIZE; i++)
+        if (t && s->pool[i].t == t)
+            return s->pool[i].reset;
+    return false;
+}
+
+static bool any_reset(const state *s, int n, nb_tensor *const ts[])
+{
+    for (int k = 0; k < n; k++)
+        if (is_reset(s, ts[k]))
+            return true;
+    return false;
+}
+
 static void call_entry(state *s)
 {
     int count = nb_op_table_count();
@@ -255,15 +272,9 @@ static void call_entry(state *s)
     check_result(out, e->name);
     if (!null_input)
         check_error_names_a_function(out, e->name);
+    require(!out || !any_reset(s, n, inputs), "an op accepted a tensor from before a reset",
+            e->name);
     keep(s, out);
-}
-
-static bool is_reset(const state *s, const nb_tensor *t)
-{
-    for (int i = 0; i < POOL_SIZE; i++)
-        if (t && s->pool[i].t == t)
-            return s->pool[i].reset;
-    return false;
 }
 
 /* A backward from any pool tensor: one that is not a scalar, or is from
@@ -303,7 +314,7 @@ static void grad(state *s)
     nb_clear_error();
     nb_status status = nb_grad(tape_of(s, next_byte(&s->in)), y, n, xs, grads, create_graph);
     check_status(status, "nb_grad");
-    require(status != NB_OK || !(is_reset(s, y) || is_reset(s, xs[0]) || (n == 2 && is_reset(s, xs[1]))),
+    require(status != NB_OK || !(is_reset(s, y) || any_reset(s, n, xs)),
             "nb_grad accepted a reset tensor", NULL);
     for (int k = 0; k < n; k++) {
         require(status == NB_OK ? grads[k] != NULL : grads[k] == NULL,
