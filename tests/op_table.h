@@ -112,7 +112,9 @@ typedef struct nb_op_entry {
      * gradient check runs on it). Ops that split work (src/kernels/parallel.c
      * callers): matrix products of at least 2^18 multiply-adds (gemm.c's
      * GEMM_PARALLEL_MACS, e.g. [64, 64] x [64, 64]); conv and pooling split
-     * by image, so any batch of 2 or more is split already. */
+     * im2col and windows by image (any batch of 2 or more), but conv's
+     * product is split only past 2^18 multiply-adds too (a batch of 8 of
+     * [16, 16, 16] with a [3, 3, 16, 32] kernel). */
     nb_op_sample threads_sample;
     /* 0: values and gradients with 1 and 2 threads are bit-identical.
      * Else they may differ by threads_ulps machine epsilons of the dtype,

@@ -172,16 +172,17 @@ static nb_tensor *call_activate(nb_tape *tape, int n, nb_tensor *const in[],
      },                                                                                      \
      .n_rejects = 1,                                                                         \
      .rejects = {                                                                            \
-         {"scalar", 1, {S0}, NO_ARGS, NB_F64, false, "expected rank 1 to 4",                 \
-          NB_ERR_SHAPE},                                                                     \
+         {"scalar", 1, {S0}, NO_ARGS, NB_F64, false,                                         \
+          "input 0 has shape [] (rank 0): expected rank 1 to 4", NB_ERR_SHAPE},              \
      }}
 
 /* Softmax along an axis (i[0]): every position of the axis, negative too. */
 #define SOFTMAX_AXIS(op)                                                                     \
     {.name = "nb_" #op, .call = call_##op, .arity = 1, .flags = DIFF12, .low = -3, .high = 3, \
-     .n_samples = 7,                                                                         \
+     .n_samples = 8,                                                                         \
      .samples = {                                                                            \
          {"rank 1 [5] axis 0", 1, {S(5)}, INT_ARG(0)},                                       \
+         {"[1, 2, 3, 2] axis 2", 1, {S(1, 2, 3, 2)}, INT_ARG(2)},                            \
          {"[3, 4] axis 0", 1, {S(3, 4)}, INT_ARG(0)},                                        \
          {"[3, 4] axis -1", 1, {S(3, 4)}, INT_ARG(-1)},                                      \
          {"[4, 1] axis 1 (one class)", 1, {S(4, 1)}, INT_ARG(1)},                            \

@@ -108,49 +108,8 @@ START_TEST(unary_grad_adds_to_gradients_from_other_uses)
 }
 END_TEST
 
-typedef struct unary_case {
-    const char *name;
-    nb_test_unary_fn apply;
-    double low, high; /* inputs are drawn from [low, high) */
-    int n_kinks;      /* points where the op has a kink, kept away from */
-    double kinks[2];
-} unary_case;
-
-static const unary_case unary_cases[] = {
-    {"add_scalar", add_scalar_0_75, -2, 2, 0, {0, 0}},
-    {"scale", scale_minus_1_5, -2, 2, 0, {0, 0}},
-    {"neg", nb_neg, -2, 2, 0, {0, 0}},
-    {"exp", nb_exp, -2, 2, 0, {0, 0}},
-    {"log", nb_log, 0.2, 3, 0, {0, 0}}, /* positive by construction */
-    {"square", nb_square, -2, 2, 0, {0, 0}},
-    {"sqrt", nb_sqrt, 0.2, 3, 0, {0, 0}},
-    {"abs", nb_abs, -2, 2, 1, {0, 0}},
-    {"clip", clip_to_half, -1, 1, 2, {-0.5, 0.5}},
-};
-#define N_UNARY_CASES (int)(sizeof unary_cases / sizeof unary_cases[0])
-
-static nb_tensor *apply_unary_case(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const unary_case *c = user;
-    return c->apply(tape, in[0]);
-}
-
-/* Loop test: _i picks the op from unary_cases. */
-START_TEST(unary_grad_matches_finite_differences)
-{
-    const unary_case *c = &unary_cases[_i];
-    for (int s = 0; s < NB_TEST_N_GRAD_SHAPES; s++) {
-        const nb_test_shape *shape = &nb_test_grad_shapes[s];
-        nb_tensor *x = nb_test_uniform(NB_F64, shape->rank, shape->shape, c->low, c->high,
-                                       (uint64_t)(100 * _i + s));
-        for (int k = 0; k < c->n_kinks; k++)
-            nb_test_keep_away(x, c->kinks[k], 0.1);
-        nb_tensor_set_requires_grad(x, true);
-        ck_assert_gradcheck(apply_unary_case, 1, (nb_tensor *[]){x}, (void *)c);
-        nb_tensor_free(x);
-    }
-}
-END_TEST
+/* The unary ops' gradient checks, tape-against-no-tape and error tests are
+ * generated from the op table (tests/op_table_unary.c, test_op_table). */
 
 /* ---- binary ops --------------------------------------------------------- */
 
@@ -299,25 +258,11 @@ START_TEST(binary_ops_reject_shapes_that_do_not_broadcast)
 }
 END_TEST
 
-START_TEST(clip_rejects_low_above_high)
-{
-    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(2));
-    ck_assert_ptr_null(nb_clip(NULL, x, 1, -1));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_clip: low 1 is greater than high -1");
-    nb_tensor_free(x);
-}
-END_TEST
-
 START_TEST(ops_given_null_keep_the_earlier_message)
 {
     nb_tensor *a = nb_tensor_ones(NB_F32, NB_SHAPE(2, 3));
     nb_tensor *b = nb_tensor_ones(NB_F32, NB_SHAPE(2));
     ck_assert_ptr_null(nb_add(NULL, a, b));
-    for (int i = 0; i < N_UNARY_CASES; i++) {
-        ck_assert_ptr_null(unary_cases[i].apply(NULL, NULL));
-        ck_assert_error_contains("nb_add: shapes [2, 3] and [2] cannot be broadcast together");
-    }
     for (int i = 0; i < N_BINARY_CASES; i++) {
         ck_assert_ptr_null(binary_cases[i].apply(NULL, a, NULL));
         ck_assert_error_contains("nb_add: shapes [2, 3] and [2] cannot be broadcast together");
@@ -342,7 +287,6 @@ static Suite *elementwise_suite(void)
     tcase_add_test(tc, clip_grad_passes_only_inside_bounds_inclusive);
     tcase_add_test(tc, clip_with_equal_bounds_gives_a_constant);
     tcase_add_test(tc, unary_grad_adds_to_gradients_from_other_uses);
-    tcase_add_loop_test(tc, unary_grad_matches_finite_differences, 0, N_UNARY_CASES);
     suite_add_tcase(s, tc);
     tc = tcase_create("binary");
     tcase_add_test(tc, add_grad_is_one_for_both);
@@ -355,7 +299,6 @@ static Suite *elementwise_suite(void)
     tc = tcase_create("errors");
     tcase_add_test(tc, binary_ops_reject_mixed_dtypes);
     tcase_add_test(tc, binary_ops_reject_shapes_that_do_not_broadcast);
-    tcase_add_test(tc, clip_rejects_low_above_high);
     tcase_add_test(tc, ops_given_null_keep_the_earlier_message);
     suite_add_tcase(s, tc);
     return s;
