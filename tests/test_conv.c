@@ -1,7 +1,8 @@
 /* Tests for nb_conv2d and nb_conv1d (src/ops/conv.c, src/ops/window.c):
  * values worked out by hand, Keras's SAME padding (the extra row at the
- * bottom and right), gradients against finite differences over strides,
- * paddings, odd sizes, batches, channels and dilations, and the errors. */
+ * bottom and right), gradients adding to other uses', and a warm training
+ * step that allocates nothing. Gradient checks, f32 against f64 and the
+ * errors are the op table's (tests/op_table_conv.c). */
 #include <math.h>
 
 #include "nb_test.h"
@@ -125,145 +126,10 @@ START_TEST(conv_bias_adds_the_bias_to_every_pixel)
 }
 END_TEST
 
-/* conv, relu, max pool; without a tape the intermediates are the caller's */
-static nb_tensor *conv_relu_pool(nb_tape *tape, nb_tensor *x, nb_tensor *k)
-{
-    nb_tensor *c = nb_conv2d(tape, x, k, 1, NB_PADDING_SAME);
-    nb_tensor *y = nb_relu(tape, c);
-    nb_tensor *p = nb_max_pool2d(tape, y, 2, 2, NB_PADDING_VALID);
-    if (!tape) {
-        nb_tensor_free(c);
-        nb_tensor_free(y);
-    }
-    return p;
-}
-
-START_TEST(conv2d_without_a_tape_gives_the_values_of_a_taped_run)
-{
-    nb_tensor *x = nb_test_keep(nb_test_uniform(NB_F32, NB_SHAPE(2, 6, 5, 3), -1, 1, 1));
-    nb_tensor *k = nb_test_keep(nb_test_uniform_param(NB_F32, NB_SHAPE(3, 3, 3, 4), -1, 1, 2));
-    nb_tensor *free_y = nb_test_keep(conv_relu_pool(NULL, x, k));
-    nb_tape *tape = nb_tape_new();
-    nb_tensor *taped = conv_relu_pool(tape, x, k);
-    ck_assert_ptr_nonnull(taped);
-    ck_assert(nb_same_shape(taped, free_y));
-    for (int64_t i = 0; i < taped->size; i++)
-        ck_assert_float_eq(nb_tensor_get(taped, i), nb_tensor_get(free_y, i));
-    nb_tape_free(tape);
-}
-END_TEST
-
-START_TEST(conv2d_in_f32_is_close_to_f64)
-{
-    nb_tensor *x = nb_test_keep(nb_test_uniform(NB_F64, NB_SHAPE(2, 7, 5, 3), -1, 1, 3));
-    nb_tensor *k = nb_test_keep(nb_test_uniform(NB_F64, NB_SHAPE(3, 3, 3, 4), -1, 1, 4));
-    nb_tensor *x32 = nb_test_keep(nb_tensor_copy(x, NB_F32));
-    nb_tensor *k32 = nb_test_keep(nb_tensor_copy(k, NB_F32));
-    nb_tensor *y = nb_test_keep(nb_conv2d(NULL, x, k, 2, NB_PADDING_SAME));
-    nb_tensor *y32 = nb_test_keep(nb_conv2d(NULL, x32, k32, 2, NB_PADDING_SAME));
-    for (int64_t i = 0; i < y->size; i++)
-        ck_assert_double_eq_tol(nb_tensor_get(y32, i), nb_tensor_get(y, i), 1e-5);
-}
-END_TEST
-
-/* ---- gradients ------------------------------------------------------------ */
-
-typedef struct conv_case {
-    int64_t n, h, w, c, kh, kw, f;
-    int strides[2], dilation[2];
-    nb_padding padding;
-} conv_case;
-
-static const conv_case grad_cases[] = {
-    {1, 3, 3, 1, 2, 2, 1, {1, 1}, {1, 1}, NB_PADDING_VALID},
-    {1, 3, 3, 1, 2, 2, 1, {1, 1}, {1, 1}, NB_PADDING_SAME},
-    {2, 5, 7, 3, 3, 3, 2, {1, 1}, {1, 1}, NB_PADDING_VALID},
-    {2, 5, 7, 3, 3, 3, 2, {1, 1}, {1, 1}, NB_PADDING_SAME},
-    {2, 5, 7, 3, 3, 3, 2, {2, 2}, {1, 1}, NB_PADDING_VALID},
-    {2, 5, 7, 3, 3, 3, 2, {2, 2}, {1, 1}, NB_PADDING_SAME},
-    {1, 5, 7, 1, 2, 4, 3, {2, 1}, {1, 1}, NB_PADDING_SAME}, /* even kernel, odd padding */
-    {2, 5, 7, 3, 2, 2, 2, {1, 1}, {2, 2}, NB_PADDING_VALID},
-    {1, 5, 7, 3, 3, 2, 2, {2, 1}, {2, 3}, NB_PADDING_SAME},
-    {2, 4, 4, 3, 1, 1, 2, {1, 1}, {1, 1}, NB_PADDING_VALID}, /* 1x1: x is col */
-    {1, 5, 5, 2, 1, 1, 3, {2, 2}, {1, 1}, NB_PADDING_SAME},  /* 1x1 strided */
-};
-#define N_GRAD_CASES (int)(sizeof grad_cases / sizeof grad_cases[0])
-
-static nb_tensor *conv_of(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const conv_case *cc = user;
-    nb_conv2d_options o = {{cc->strides[0], cc->strides[1]}, {cc->dilation[0], cc->dilation[1]},
-                           cc->padding};
-    return nb_conv2d_with(tape, in[0], in[1], o);
-}
-
-START_TEST(conv2d_grads_match_finite_differences)
-{
-    for (int i = 0; i < N_GRAD_CASES; i++) {
-        const conv_case *cc = &grad_cases[i];
-        nb_tensor *x = nb_test_keep(nb_test_uniform_param(
-            NB_F64, NB_SHAPE(cc->n, cc->h, cc->w, cc->c), -1, 1, (uint64_t)(10 + i)));
-        nb_tensor *k = nb_test_keep(nb_test_uniform_param(
-            NB_F64, NB_SHAPE(cc->kh, cc->kw, cc->c, cc->f), -1, 1, (uint64_t)(50 + i)));
-        ck_assert_gradcheck(conv_of, 2, ((nb_tensor *[]){x, k}), (void *)cc);
-        nb_test_free_kept();
-    }
-}
-END_TEST
-
-static nb_tensor *conv1d_of(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const int *stride_and_padding = user;
-    return nb_conv1d(tape, in[0], in[1], stride_and_padding[0],
-                     (nb_padding)stride_and_padding[1]);
-}
-
-START_TEST(conv1d_grads_match_finite_differences)
-{
-    for (int stride = 1; stride <= 2; stride++)
-        for (int padding = 0; padding < 2; padding++) {
-            nb_tensor *x = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(2, 7, 3), -1, 1,
-                                                              (uint64_t)(stride * 2 + padding)));
-            nb_tensor *k = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(3, 3, 2), -1, 1, 9));
-            int args[] = {stride, padding};
-            ck_assert_gradcheck(conv1d_of, 2, ((nb_tensor *[]){x, k}), args);
-            nb_test_free_kept();
-        }
-}
-END_TEST
-
-static nb_tensor *conv_bias_of(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const conv_case *cc = user;
-    nb_conv2d_options o = {{cc->strides[0], cc->strides[1]}, {cc->dilation[0], cc->dilation[1]},
-                           cc->padding};
-    return nb_conv2d_bias(tape, in[0], in[1], in[2], o);
-}
-
-static nb_tensor *conv1d_bias_of(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    (void)user;
-    return nb_conv1d_bias(tape, in[0], in[1], in[2], 2, NB_PADDING_SAME);
-}
-
-START_TEST(conv_bias_grads_match_finite_differences)
-{
-    for (int i = 0; i < N_GRAD_CASES; i += 3) {
-        const conv_case *cc = &grad_cases[i];
-        nb_tensor *x = nb_test_keep(nb_test_uniform_param(
-            NB_F64, NB_SHAPE(cc->n, cc->h, cc->w, cc->c), -1, 1, (uint64_t)(70 + i)));
-        nb_tensor *k = nb_test_keep(nb_test_uniform_param(
-            NB_F64, NB_SHAPE(cc->kh, cc->kw, cc->c, cc->f), -1, 1, (uint64_t)(90 + i)));
-        nb_tensor *b = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(cc->f), -1, 1, 7));
-        ck_assert_gradcheck(conv_bias_of, 3, ((nb_tensor *[]){x, k, b}), (void *)cc);
-        nb_test_free_kept();
-    }
-    nb_tensor *x = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(1, 5, 2), -1, 1, 1));
-    nb_tensor *k = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(3, 2, 3), -1, 1, 2));
-    nb_tensor *b = nb_test_keep(nb_test_uniform_param(NB_F64, NB_SHAPE(3), -1, 1, 3));
-    ck_assert_gradcheck(conv1d_bias_of, 3, ((nb_tensor *[]){x, k, b}), NULL);
-}
-END_TEST
+/* ---- gradients ------------------------------------------------------------
+ * Gradient checks over strides, paddings, dilations, 1x1 kernels, batches
+ * and channels, f32 against f64, the tape-free runs and every error are
+ * generated from the op table (tests/op_table_conv.c). */
 
 START_TEST(conv2d_grad_adds_to_gradients_from_other_uses)
 {
@@ -312,113 +178,6 @@ START_TEST(a_training_step_allocates_nothing_once_warm)
 }
 END_TEST
 
-/* ---- errors ------------------------------------------------------------- */
-
-START_TEST(conv2d_of_wrong_ranks_is_an_error_naming_the_layout)
-{
-    nb_tensor *x3 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3)));
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
-    nb_tensor *k3 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 1, 1)));
-    ck_assert_ptr_null(nb_conv2d(NULL, x3, k3, 1, NB_PADDING_VALID));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_conv2d: x has shape [1, 3, 3] (rank 3): expected rank 4, "
-                             "[batch, height, width, channels]");
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k3, 1, NB_PADDING_VALID));
-    ck_assert_error_contains("nb_conv2d: kernel has shape [2, 1, 1] (rank 3): expected rank 4, "
-                             "[kernel_height, kernel_width, in_channels, filters]");
-    ck_assert_ptr_null(nb_conv1d(NULL, x, k3, 1, NB_PADDING_VALID));
-    ck_assert_error_contains("nb_conv1d: x has shape [1, 3, 3, 1] (rank 4): expected rank 3, "
-                             "[batch, steps, channels]");
-}
-END_TEST
-
-START_TEST(conv2d_channel_mismatch_is_an_error_naming_both_shapes)
-{
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 5, 7, 3)));
-    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3, 3, 2, 4)));
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, NB_PADDING_SAME));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_conv2d: x is [2, 5, 7, 3], kernel is [3, 3, 2, 4]: the "
-                             "kernel's in_channels (2) differ from x's channels (3)");
-}
-END_TEST
-
-START_TEST(a_kernel_larger_than_the_input_is_an_error_with_valid_only)
-{
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 2, 4, 1)));
-    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3, 3, 1, 1)));
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, NB_PADDING_VALID));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_conv2d: x is [1, 2, 4, 1], kernel is [3, 3, 1, 1]: the window "
-                             "(3x3) is larger than the input (2x4) with padding VALID");
-    nb_tensor *y = nb_test_keep(nb_conv2d(NULL, x, k, 1, NB_PADDING_SAME));
-    nb_test_assert_shape("same", y, 4, (int64_t[]){1, 2, 4, 1});
-    nb_tensor *k2 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2, 1, 1)));
-    ck_assert_ptr_null(nb_conv2d_with(NULL, x, k2, (nb_conv2d_options){.dilation = {2, 2}}));
-    ck_assert_error_contains("the window (3x3 dilated) is larger than the input (2x4)");
-    nb_tensor *s = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 2, 1)));
-    nb_tensor *k1 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3, 1, 1)));
-    ck_assert_ptr_null(nb_conv1d(NULL, s, k1, 1, NB_PADDING_VALID));
-    ck_assert_error_contains("nb_conv1d: x is [1, 2, 1], kernel is [3, 1, 1]: the window (3) "
-                             "is longer than the sequence (2) with padding VALID");
-}
-END_TEST
-
-START_TEST(bad_strides_dilations_and_paddings_are_errors)
-{
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
-    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2, 1, 1)));
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k, 0, NB_PADDING_VALID));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_ARG);
-    ck_assert_error_contains("nb_conv2d: stride is 0: expected 1 or more");
-    ck_assert_ptr_null(nb_conv2d_with(NULL, x, k, (nb_conv2d_options){.strides = {2, -1}}));
-    ck_assert_error_contains("nb_conv2d: strides are (2, -1): expected 1 or more");
-    ck_assert_ptr_null(nb_conv2d_with(NULL, x, k, (nb_conv2d_options){.dilation = {-1, -1}}));
-    ck_assert_error_contains("nb_conv2d: dilation is -1: expected 1 or more");
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, (nb_padding)7));
-    ck_assert_error_contains("nb_conv2d: padding is 7: expected NB_PADDING_VALID or "
-                             "NB_PADDING_SAME");
-    nb_tensor *s = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 1)));
-    nb_tensor *k1 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 1, 1)));
-    ck_assert_ptr_null(nb_conv1d(NULL, s, k1, -2, NB_PADDING_SAME));
-    ck_assert_error_contains("nb_conv1d: stride is -2: expected 1 or more");
-}
-END_TEST
-
-START_TEST(a_bias_that_is_not_one_per_filter_is_an_error)
-{
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
-    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 2, 1, 4)));
-    nb_tensor *b = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 4)));
-    ck_assert_ptr_null(nb_conv2d_bias(NULL, x, k, b, (nb_conv2d_options){0}));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_conv2d_bias: bias is [1, 4], kernel is [2, 2, 1, 4]: expected "
-                             "bias [4]");
-    nb_tensor *s = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 1)));
-    nb_tensor *k1 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(2, 1, 2)));
-    nb_tensor *b3 = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(3)));
-    ck_assert_ptr_null(nb_conv1d_bias(NULL, s, k1, b3, 1, NB_PADDING_VALID));
-    ck_assert_error_contains("nb_conv1d_bias: bias is [3], kernel is [2, 1, 2]: expected bias [2]");
-    nb_tensor *b64 = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4)));
-    ck_assert_ptr_null(nb_conv2d_bias(NULL, x, k, b64, (nb_conv2d_options){0}));
-    ck_assert_error_contains("nb_conv2d_bias: input 2 is f64 but input 0 is f32");
-}
-END_TEST
-
-START_TEST(conv2d_of_different_dtypes_or_null_is_an_error)
-{
-    nb_tensor *x = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(1, 3, 3, 1)));
-    nb_tensor *k = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(2, 2, 1, 1)));
-    ck_assert_ptr_null(nb_conv2d(NULL, x, k, 1, NB_PADDING_VALID));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-    ck_assert_error_contains("nb_conv2d: input 1 is f64 but input 0 is f32");
-    nb_clear_error();
-    ck_assert_ptr_null(nb_conv2d(NULL, NULL, k, 1, NB_PADDING_VALID));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_NULL);
-    ck_assert_error_contains("nb_conv2d: input 0 is NULL");
-}
-END_TEST
-
 static Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv");
@@ -431,26 +190,11 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, conv2d_dilation_spaces_the_taps);
     tcase_add_test(tc, conv1d_is_conv2d_of_height_1);
     tcase_add_test(tc, conv_bias_adds_the_bias_to_every_pixel);
-    tcase_add_test(tc, conv2d_without_a_tape_gives_the_values_of_a_taped_run);
-    tcase_add_test(tc, conv2d_in_f32_is_close_to_f64);
     suite_add_tcase(s, tc);
     tc = tcase_create("gradients");
     tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, conv2d_grads_match_finite_differences);
-    tcase_add_test(tc, conv1d_grads_match_finite_differences);
-    tcase_add_test(tc, conv_bias_grads_match_finite_differences);
     tcase_add_test(tc, conv2d_grad_adds_to_gradients_from_other_uses);
     tcase_add_test(tc, a_training_step_allocates_nothing_once_warm);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
-    tcase_add_test(tc, conv2d_of_wrong_ranks_is_an_error_naming_the_layout);
-    tcase_add_test(tc, conv2d_channel_mismatch_is_an_error_naming_both_shapes);
-    tcase_add_test(tc, a_kernel_larger_than_the_input_is_an_error_with_valid_only);
-    tcase_add_test(tc, bad_strides_dilations_and_paddings_are_errors);
-    tcase_add_test(tc, a_bias_that_is_not_one_per_filter_is_an_error);
-    tcase_add_test(tc, conv2d_of_different_dtypes_or_null_is_an_error);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -72,9 +72,23 @@ static nb_status require_bias(const nb_window_attrs *a, const nb_tensor *bias,
     if (bias->rank == 1 && bias->shape[0] == filters)
         return NB_OK;
     char sb[NB_SHAPE_BUF], sk[NB_SHAPE_BUF];
-    return nb_error(NB_ERR_SHAPE, "%s_bias: bias is %s, kernel is %s: expected bias [%" PRId64 "]",
+    return nb_error(NB_ERR_SHAPE, "%s: bias is %s, kernel is %s: expected bias [%" PRId64 "]",
                     a->fn, nb_shape_str(bias, sb, sizeof sb), nb_shape_str(kernel, sk, sizeof sk),
                     filters);
+}
+
+/* nb__require_same_dtype would name the op (conv2d), not the public
+ * function (nb_conv2d_with); this names the function and the inputs. */
+static nb_status require_same_dtype(const nb_window_attrs *a, const nb_node *node)
+{
+    static const char *const names[] = {"x", "kernel", "bias"};
+    const nb_tensor *x = node->inputs[0];
+    for (int i = 1; i < node->n_inputs; i++)
+        if (node->inputs[i]->dtype != x->dtype)
+            return nb_error(NB_ERR_DTYPE, "%s: %s is %s but x is %s: expected the same dtype",
+                            a->fn, names[i], nb_dtype_name(node->inputs[i]->dtype),
+                            nb_dtype_name(x->dtype));
+    return NB_OK;
 }
 
 static nb_status conv_infer(const nb_node *node, nb_dtype *dtype, int *rank,
@@ -87,7 +101,7 @@ static nb_status conv_infer(const nb_node *node, nb_dtype *dtype, int *rank,
     if (s == NB_OK)
         s = require_conv_rank(a, node->inputs[1], "kernel", kernel_layout[a->spatial]);
     if (s == NB_OK)
-        s = nb__require_same_dtype(node);
+        s = require_same_dtype(a, node);
     nb_window g;
     int64_t filters;
     if (s == NB_OK)
@@ -381,10 +395,11 @@ nb_tensor *nb__conv(nb_tape *tape, const nb_conv_geometry *c, nb_tensor *x, nb_t
 
 static int or_one(int v) { return v == 0 ? 1 : v; }
 
-static nb_window_attrs conv2d_attrs(nb_conv2d_options options)
+/* fn: the public function, named in messages */
+static nb_window_attrs conv2d_attrs(const char *fn, nb_conv2d_options options)
 {
     return (nb_window_attrs){
-        .fn = "nb_conv2d", .spatial = 2, .window = {1, 1},
+        .fn = fn, .spatial = 2, .window = {1, 1},
         .strides = {or_one(options.strides[0]), or_one(options.strides[1])},
         .dilation = {or_one(options.dilation[0]), or_one(options.dilation[1])},
         .padding = options.padding};
@@ -393,14 +408,14 @@ static nb_window_attrs conv2d_attrs(nb_conv2d_options options)
 nb_tensor *nb_conv2d_with(nb_tape *tape, nb_tensor *x, nb_tensor *kernel,
                           nb_conv2d_options options)
 {
-    nb_window_attrs a = conv2d_attrs(options);
+    nb_window_attrs a = conv2d_attrs("nb_conv2d_with", options);
     return nb_op_apply(tape, &conv2d_op, 2, (nb_tensor *[]){x, kernel}, &a, sizeof a);
 }
 
 nb_tensor *nb_conv2d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
                           nb_conv2d_options options)
 {
-    nb_window_attrs a = conv2d_attrs(options);
+    nb_window_attrs a = conv2d_attrs("nb_conv2d_bias", options);
     return nb_op_apply(tape, &conv2d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
 }
 
@@ -423,7 +438,7 @@ nb_tensor *nb_conv1d(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, int stride,
 nb_tensor *nb_conv1d_bias(nb_tape *tape, nb_tensor *x, nb_tensor *kernel, nb_tensor *bias,
                           int stride, nb_padding padding)
 {
-    nb_window_attrs a = {.fn = "nb_conv1d", .spatial = 1, .window = {1, 1},
+    nb_window_attrs a = {.fn = "nb_conv1d_bias", .spatial = 1, .window = {1, 1},
                          .strides = {1, stride}, .dilation = {1, 1}, .padding = padding};
     return nb_op_apply(tape, &conv1d_bias_op, 3, (nb_tensor *[]){x, kernel, bias}, &a, sizeof a);
 }
