@@ -22,6 +22,8 @@ extern const nb_op_entry nb_op_table_conv[];
 extern const int nb_op_table_conv_count;
 extern const nb_op_entry nb_op_table_loss[];
 extern const int nb_op_table_loss_count;
+extern const nb_op_entry nb_op_table_index[];
+extern const int nb_op_table_index_count;
 
 static const family families[] = {
     {nb_op_table_unary, &nb_op_table_unary_count},
@@ -30,6 +32,7 @@ static const family families[] = {
     {nb_op_table_reduce, &nb_op_table_reduce_count},
     {nb_op_table_conv, &nb_op_table_conv_count},
     {nb_op_table_loss, &nb_op_table_loss_count},
+    {nb_op_table_index, &nb_op_table_index_count},
 };
 
 int nb_op_table_count(void)

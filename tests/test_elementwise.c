@@ -181,97 +181,6 @@ START_TEST(same_tensor_twice_accumulates_both_gradients)
 }
 END_TEST
 
-static const struct {
-    const char *name;
-    binary_fn apply;
-} binary_cases[] = {{"add", nb_add}, {"sub", nb_sub}, {"mul", nb_mul}, {"div", nb_div}};
-#define N_BINARY_CASES (int)(sizeof binary_cases / sizeof binary_cases[0])
-
-static nb_tensor *apply_binary_case(nb_tape *tape, nb_tensor *const in[], void *user)
-{
-    const binary_fn *f = user;
-    return (*f)(tape, in[0], in[1]);
-}
-
-/* Loop test: _i picks the op from binary_cases. */
-START_TEST(binary_grad_matches_finite_differences)
-{
-    for (int s = 0; s < NB_TEST_N_GRAD_SHAPES; s++) {
-        int rank = nb_test_grad_shapes[s].rank;
-        const int64_t *shape = nb_test_grad_shapes[s].shape;
-        nb_tensor *a = nb_test_uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(200 + 10 * _i + s));
-        nb_tensor *b = nb_test_uniform(NB_F64, rank, shape, -2, 2, (uint64_t)(300 + 10 * _i + s));
-        nb_test_keep_away(b, 0, 0.5); /* the divisor stays away from the pole of div */
-        nb_tensor_set_requires_grad(a, true);
-        nb_tensor_set_requires_grad(b, true);
-        ck_assert_gradcheck(apply_binary_case, 2, ((nb_tensor *[]){a, b}),
-                            (void *)&binary_cases[_i].apply);
-        nb_tensor_free(a);
-        nb_tensor_free(b);
-    }
-}
-END_TEST
-
-/* ---- errors ------------------------------------------------------------- */
-
-START_TEST(binary_ops_reject_mixed_dtypes)
-{
-    nb_tensor *a = nb_tensor_ones(NB_F32, NB_SHAPE(2, 3));
-    nb_tensor *b = nb_tensor_ones(NB_F64, NB_SHAPE(2, 3));
-    char expected[128];
-    for (int i = 0; i < N_BINARY_CASES; i++) {
-        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, b));
-        ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-        snprintf(expected, sizeof expected,
-                 "nb_%s: input 1 is f64 but input 0 is f32: expected the same dtype",
-                 binary_cases[i].name);
-        ck_assert_error_contains(expected);
-    }
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-}
-END_TEST
-
-/* they broadcast (tests/test_binary.c); these shapes do not */
-START_TEST(binary_ops_reject_shapes_that_do_not_broadcast)
-{
-    nb_tensor *a = nb_tensor_ones(NB_F64, NB_SHAPE(2, 3));
-    nb_tensor *b = nb_tensor_ones(NB_F64, NB_SHAPE(3, 2));
-    nb_tensor *flat = nb_tensor_ones(NB_F64, NB_SHAPE(6));
-    char expected[256];
-    for (int i = 0; i < N_BINARY_CASES; i++) {
-        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, b));
-        ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-        snprintf(expected, sizeof expected,
-                 "nb_%s: shapes [2, 3] and [3, 2] cannot be broadcast together: dimension 1 "
-                 "(counted in the 2-dimensional result) is 3 in a and 2 in b: expected equal "
-                 "sizes or 1",
-                 binary_cases[i].name);
-        ck_assert_error_contains(expected);
-        /* the same element count in another rank is still another shape */
-        ck_assert_ptr_null(binary_cases[i].apply(NULL, flat, a));
-        ck_assert_error_contains("shapes [6] and [2, 3] cannot be broadcast together");
-    }
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-    nb_tensor_free(flat);
-}
-END_TEST
-
-START_TEST(ops_given_null_keep_the_earlier_message)
-{
-    nb_tensor *a = nb_tensor_ones(NB_F32, NB_SHAPE(2, 3));
-    nb_tensor *b = nb_tensor_ones(NB_F32, NB_SHAPE(2));
-    ck_assert_ptr_null(nb_add(NULL, a, b));
-    for (int i = 0; i < N_BINARY_CASES; i++) {
-        ck_assert_ptr_null(binary_cases[i].apply(NULL, a, NULL));
-        ck_assert_error_contains("nb_add: shapes [2, 3] and [2] cannot be broadcast together");
-    }
-    nb_tensor_free(a);
-    nb_tensor_free(b);
-}
-END_TEST
-
 static Suite *elementwise_suite(void)
 {
     Suite *s = suite_create("elementwise");
@@ -294,12 +203,6 @@ static Suite *elementwise_suite(void)
     tcase_add_test(tc, mul_grad_is_the_other_factor);
     tcase_add_test(tc, div_grad_follows_quotient_rule);
     tcase_add_test(tc, same_tensor_twice_accumulates_both_gradients);
-    tcase_add_loop_test(tc, binary_grad_matches_finite_differences, 0, N_BINARY_CASES);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("errors");
-    tcase_add_test(tc, binary_ops_reject_mixed_dtypes);
-    tcase_add_test(tc, binary_ops_reject_shapes_that_do_not_broadcast);
-    tcase_add_test(tc, ops_given_null_keep_the_earlier_message);
     suite_add_tcase(s, tc);
     return s;
 }
