@@ -119,6 +119,18 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
 #define CONV_FLAGS (NB_OPT_DIFF | NB_OPT_DIFF2)
 #define CONV_F32_RTOL 2e-5
 
+/* The products of these are past gemm.c's 2^18 multiply-adds, so the
+ * thread pool splits them; OpenBLAS's sgemm then changes the last bits
+ * (docs/testing.md, "Thread counts and the last bits": up to about 40 f32
+ * epsilons measured, 64 allowed). */
+#define CONV_THREADS_ULPS 64
+#define CONV2D_THREADS_SAMPLE(BIAS, ARGS)                                                    \
+    {"batch 8 of [16, 16, 16] by [3, 3, 16, 32], SAME", 2 BIAS,                              \
+     {R4(8, 16, 16, 16), R4(3, 3, 16, 32) BIAS##_SHAPE(32)}, ARGS(1, SAME)}
+#define CONV1D_THREADS_SAMPLE(BIAS)                                                          \
+    {"batch 8 of [64, 16] by [3, 16, 32], SAME", 2 BIAS,                                     \
+     {R3(8, 64, 16), R3(3, 16, 32) BIAS##_SHAPE(32)}, A(1, SAME)}
+
 /* conv2d: {stride, padding} */
 #define CONV2D_SAMPLES(BIAS)                                                                 \
     {"VALID stride 1 [2, 5, 5, 2] by [3, 3, 2, 3]", 2 BIAS,                                  \
@@ -295,7 +307,7 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
     .rejects = {                                                                             \
         {"x of rank 4", 1, {R4(1, 4, 4, 1)}, A(2, 2, VALID), NB_F32, false,                  \
          "x has shape [1, 4, 4, 1] (rank 4): expected rank 3, [batch, steps, channels]",     \
-          NB_ERR_SHAPE},                                                                     \
+         NB_ERR_SHAPE},                                                                      \
         {"pool -3", 1, {R3(1, 4, 1)}, A(-3, 2, VALID), NB_F64, false,                        \
          "pool is -3: expected 1 or more", NB_ERR_ARG},                                      \
         {"stride 0", 1, {R3(1, 4, 1)}, A(2, 0, SAME), NB_F32, false,                         \
@@ -303,8 +315,8 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
         {"padding 2", 1, {R3(1, 4, 1)}, A(2, 2, 2), NB_F64, false,                           \
          "padding is 2: expected NB_PADDING_VALID or NB_PADDING_SAME", NB_ERR_ARG},          \
         {"pool longer than the sequence, VALID", 1, {R3(2, 3, 1)}, A(4, 1, VALID), NB_F32,   \
-         false, "x is [2, 3, 1]: the window (4) is longer than the sequence (3) with padding "\
-         "VALID", NB_ERR_SHAPE},                                                             \
+         false, "x is [2, 3, 1]: the window (4) is longer than the sequence (3) with "       \
+         "padding VALID", NB_ERR_SHAPE},                                                     \
     }
 
 /* Pooling's backwards are ops (pool_grad.c): all differentiate twice. Max
@@ -317,19 +329,23 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
 const nb_op_entry nb_op_table_conv[] = {
     {.name = "nb_conv1d", .call = call_conv1d, .arity = 2, .flags = CONV_FLAGS, .low = -1,
      .high = 1, .n_samples = 5, .samples = {CONV1D_SAMPLES(NOBIAS)}, .n_rejects = 7,
-     .rejects = {CONV1D_REJECTS(NOBIAS)}, .f32_rtol = CONV_F32_RTOL},
+     .rejects = {CONV1D_REJECTS(NOBIAS)}, .f32_rtol = CONV_F32_RTOL,
+     .threads_sample = CONV1D_THREADS_SAMPLE(NOBIAS), .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_conv1d_bias", .call = call_conv1d_bias, .arity = 3, .flags = CONV_FLAGS,
      .low = -1, .high = 1, .n_samples = 5, .samples = {CONV1D_SAMPLES(BIAS)}, .n_rejects = 8,
      .rejects = {CONV1D_REJECTS(BIAS),
                  {"bias of 3 for 2 filters", 3, {R3(1, 3, 1), R3(2, 1, 2), R1(3)},
                   A(1, VALID), NB_F32, false,
                   "bias is [3], kernel is [2, 1, 2]: expected bias [2]", NB_ERR_SHAPE}},
-     .f32_rtol = CONV_F32_RTOL},
+     .f32_rtol = CONV_F32_RTOL,
+     .threads_sample = CONV1D_THREADS_SAMPLE(BIAS), .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_conv2d", .call = call_conv2d, .arity = 2, .flags = CONV_FLAGS, .low = -1,
      .high = 1, .n_samples = 7, .samples = {CONV2D_SAMPLES(NOBIAS)}, .n_rejects = 7,
      .rejects = {CONV2D_REJECTS(NOBIAS, STRIDE_PADDING),
                  KERNEL_RANK_AND_PADDING_REJECTS(NOBIAS, STRIDE_PADDING)},
-     .f32_rtol = CONV_F32_RTOL},
+     .f32_rtol = CONV_F32_RTOL,
+     .threads_sample = CONV2D_THREADS_SAMPLE(NOBIAS, STRIDE_PADDING),
+     .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_conv2d_bias", .call = call_conv2d_bias, .arity = 3, .flags = CONV_FLAGS,
      .low = -1, .high = 1, .n_samples = 6, .samples = {CONV2D_WITH_SAMPLES(BIAS)},
      .n_rejects = 8,
@@ -338,12 +354,14 @@ const nb_op_entry nb_op_table_conv[] = {
                   NB_F64, false, "padding is 3: expected NB_PADDING_VALID or NB_PADDING_SAME",
                    NB_ERR_ARG},
                  BIAS_REJECTS(R4(1, 3, 3, 1), R4(2, 2, 1, 4), WITH_ARGS(1, VALID))},
-     .f32_rtol = CONV_F32_RTOL},
+     .f32_rtol = CONV_F32_RTOL,
+     .threads_sample = CONV2D_THREADS_SAMPLE(BIAS, WITH_ARGS), .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_conv2d_with", .call = call_conv2d_with, .arity = 2, .flags = CONV_FLAGS,
      .low = -1, .high = 1, .n_samples = 6, .samples = {CONV2D_WITH_SAMPLES(NOBIAS)},
      .n_rejects = 8,
      .rejects = {CONV2D_REJECTS(NOBIAS, WITH_ARGS), CONV2D_WITH_ONLY_REJECTS},
-     .f32_rtol = CONV_F32_RTOL},
+     .f32_rtol = CONV_F32_RTOL,
+     .threads_sample = CONV2D_THREADS_SAMPLE(NOBIAS, WITH_ARGS), .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_max_pool1d", .call = call_max_pool1d, .arity = 1, .flags = POOL_FLAGS,
      .low = -1, .high = 1, .prepare = distinct_values, POOL1D_SAMPLES, POOL1D_REJECTS},
     {.name = "nb_max_pool2d", .call = call_max_pool2d, .arity = 1, .flags = POOL_FLAGS,

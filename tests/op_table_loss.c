@@ -229,11 +229,13 @@ const nb_op_entry nb_op_table_loss[] = {
      .grad_inputs = 1u << 0, .low = PROB_LOW, .high = PROB_HIGH, .prepare = class_labels,
      SPARSE_SAMPLES, .n_rejects = 7,
      .rejects = {SPARSE_REJECTS("probs"),
-                 {"label of the class past the last", 2, {R2(2, 3), R1(2)}, A(3), NB_F32,
-                  false, "nb_one_hot: label 3 at index 0 is not a class index: expected an "
-                  "integer in [0, 3)", NB_ERR_ARG},
-                 {"negative label", 2, {R2(2, 3), R2(2, 1)}, A(-5), NB_F64, false,
-                  "is not a class index: expected an integer in [0, 3)", NB_ERR_ARG}}},
+                 /* labels of 3 to 5 */
+                 {"labels past the last class", 2, {R2(2, 3), R1(2)}, A(3), NB_F32, false,
+                  "at index 0 is not a class index: expected an integer in [0, 3)",
+                  NB_ERR_ARG},
+                 /* labels of -5 to -3: one_hot's message, after the loss's name */
+                 {"negative labels", 2, {R2(2, 3), R2(2, 1)}, A(-5), NB_F64, false,
+                  "nb_loss_sparse_categorical_crossentropy: nb_one_hot: label -", NB_ERR_ARG}}},
     /* nb_metric_mse and nb_metric_mae are the losses under the metrics'
      * names: as differentiable */
     {.name = "nb_metric_mse", .call = call_metric_mse, .arity = 2, .flags = LOSS_FLAGS,

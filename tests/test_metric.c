@@ -141,36 +141,8 @@ START_TEST(null_tape_gives_a_caller_owned_metric)
 }
 END_TEST
 
-/* ---- errors ------------------------------------------------------------------- */
-
-START_TEST(metric_shape_mismatch_names_the_metric_and_both_shapes)
-{
-    nb_tensor *pred = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
-    nb_tensor *target = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 2)));
-    ck_assert_ptr_null(nb_metric_categorical_accuracy(NULL, pred, target));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_SHAPE);
-    ck_assert_error_contains("nb_metric_categorical_accuracy: pred is [4, 3] but target is [4, 2]: "
-                             "expected the same shape");
-    ck_assert_ptr_null(nb_metric_binary_accuracy(NULL, pred, target));
-    ck_assert_error_contains("nb_metric_binary_accuracy: pred is [4, 3] but target is [4, 2]");
-    ck_assert_ptr_null(nb_metric_mae(NULL, pred, target));
-    ck_assert_error_contains("nb_metric_mae: pred is [4, 3] but target is [4, 2]");
-    ck_assert_ptr_null(nb_metric_mse(NULL, pred, target));
-    ck_assert_error_contains("nb_metric_mse: pred is [4, 3]");
-    ck_assert_ptr_null(nb_metric_sparse_categorical_accuracy(NULL, pred, target));
-    ck_assert_error_contains("nb_metric_sparse_categorical_accuracy: pred is [4, 3] but labels is [4, 2]");
-}
-END_TEST
-
-START_TEST(metric_dtype_mismatch_names_both_dtypes)
-{
-    nb_tensor *pred = nb_test_keep(nb_tensor_zeros(NB_F32, NB_SHAPE(4, 3)));
-    nb_tensor *target = nb_test_keep(nb_tensor_zeros(NB_F64, NB_SHAPE(4, 3)));
-    ck_assert_ptr_null(nb_metric_categorical_accuracy(NULL, pred, target));
-    ck_assert_int_eq(nb_last_status(), NB_ERR_DTYPE);
-    ck_assert_error_contains("nb_metric_categorical_accuracy: pred is f32 but target is f64");
-}
-END_TEST
+/* (The metrics' shape and dtype errors are the op table's rejects,
+ * tests/op_table_loss.c.) */
 
 /* ---- by name ------------------------------------------------------------------ */
 
@@ -232,11 +204,6 @@ static Suite *metric_suite(void)
     tcase_add_test(tc, mae_and_mse_metrics_equal_the_losses);
     tcase_add_test(tc, accuracy_records_nothing_on_the_tape);
     tcase_add_test(tc, null_tape_gives_a_caller_owned_metric);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, NULL, nb_test_free_kept);
-    tcase_add_test(tc, metric_shape_mismatch_names_the_metric_and_both_shapes);
-    tcase_add_test(tc, metric_dtype_mismatch_names_both_dtypes);
     suite_add_tcase(s, tc);
     tc = tcase_create("by_name");
     tcase_add_test(tc, accuracy_is_chosen_from_the_loss);
