@@ -16,23 +16,23 @@ extern const nb_op_entry nb_op_table_binary[];
 extern const int nb_op_table_binary_count;
 extern const nb_op_entry nb_op_table_movement[];
 extern const int nb_op_table_movement_count;
-extern const nb_op_entry nb_op_table_index[];
-extern const int nb_op_table_index_count;
 extern const nb_op_entry nb_op_table_reduce[];
 extern const int nb_op_table_reduce_count;
 extern const nb_op_entry nb_op_table_conv[];
 extern const int nb_op_table_conv_count;
 extern const nb_op_entry nb_op_table_loss[];
 extern const int nb_op_table_loss_count;
+extern const nb_op_entry nb_op_table_index[];
+extern const int nb_op_table_index_count;
 
 static const family families[] = {
     {nb_op_table_unary, &nb_op_table_unary_count},
     {nb_op_table_binary, &nb_op_table_binary_count},
     {nb_op_table_movement, &nb_op_table_movement_count},
-    {nb_op_table_index, &nb_op_table_index_count},
     {nb_op_table_reduce, &nb_op_table_reduce_count},
     {nb_op_table_conv, &nb_op_table_conv_count},
     {nb_op_table_loss, &nb_op_table_loss_count},
+    {nb_op_table_index, &nb_op_table_index_count},
 };
 
 int nb_op_table_count(void)

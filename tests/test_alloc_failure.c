@@ -200,6 +200,33 @@ START_TEST(every_cjson_allocation_of_a_save_and_load_may_fail)
 }
 END_TEST
 
+/* An allocator of a small machine: nothing above 64 MB. */
+static void *small_alloc(size_t bytes, void *user)
+{
+    (void)user;
+    return bytes > ((size_t)64 << 20) ? NULL : malloc(bytes ? bytes : 1);
+}
+
+/* found by fuzz_api: the message was the allocator's "nabla: out of memory
+ * for a tensor of ... bytes", which does not say which call asked */
+START_TEST(an_op_whose_result_does_not_fit_is_named)
+{
+    nb_tensor *labels = nb_tensor_zeros(NB_F64, NB_SHAPE(1));
+    nb_tape *tape = nb_tape_new();
+    nb_set_allocator(&(nb_allocator){small_alloc, failing_release, NULL});
+    nb_tape *tapes[] = {NULL, tape};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ptr_null(nb_one_hot(tapes[k], labels, (int64_t)1 << 40));
+        ck_assert_int_eq(nb_last_status(), NB_ERR_NOMEM);
+        ck_assert_error_contains("nb_one_hot: out of memory for its result [1, 1099511627776] f64 "
+                                 "(8796093022208 bytes)");
+    }
+    nb_set_allocator(NULL);
+    nb_tape_free(tape);
+    nb_tensor_free(labels);
+}
+END_TEST
+
 static Suite *alloc_failure_suite(void)
 {
     Suite *s = suite_create("alloc_failure");
@@ -208,6 +235,7 @@ static Suite *alloc_failure_suite(void)
     tcase_add_test(tc, every_allocation_of_a_training_step_may_fail);
     tcase_add_test(tc, every_allocation_of_a_model_load_may_fail);
     tcase_add_test(tc, every_cjson_allocation_of_a_save_and_load_may_fail);
+    tcase_add_test(tc, an_op_whose_result_does_not_fit_is_named);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -69,6 +69,22 @@ START_TEST(activate_applies_each_activation_as_its_op)
 }
 END_TEST
 
+/* found by fuzz_api: NB_LINEAR returned the reset tensor as if it were live */
+START_TEST(activate_linear_refuses_a_tensor_from_before_a_reset)
+{
+    nb_tensor *x = nb_tensor_ones(NB_F32, NB_SHAPE(2));
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *h = nb_relu(tape, x);
+    nb_tensor_set_name(h, "hidden");
+    nb_tape_reset(tape);
+    ck_assert_ptr_null(nb_activate(tape, h, NB_LINEAR));
+    ck_assert_int_eq(nb_last_status(), NB_ERR_STATE);
+    ck_assert_error_contains("nb_activate: tensor 'hidden' was freed by nb_tape_reset");
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
 /* ---- initializers --------------------------------------------------------------- */
 
 typedef struct stats {
@@ -275,6 +291,7 @@ static Suite *init_suite(void)
     tcase_add_test(tc, activation_names_round_trip);
     tcase_add_test(tc, unknown_activation_name_is_an_error);
     tcase_add_test(tc, activate_applies_each_activation_as_its_op);
+    tcase_add_test(tc, activate_linear_refuses_a_tensor_from_before_a_reset);
     suite_add_tcase(s, tc);
     tc = tcase_create("initializers");
     tcase_add_test(tc, glorot_uniform_is_bounded_by_sqrt_6_over_fans);

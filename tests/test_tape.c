@@ -168,6 +168,23 @@ START_TEST(use_after_reset_is_reported)
 }
 END_TEST
 
+/* found by fuzz_api: the seed's values were read from the rewound arena */
+START_TEST(backward_from_a_reset_gradient_is_reported)
+{
+    nb_tape *tape = nb_tape_new();
+    nb_tensor *x = nb_tensor_ones(NB_F64, NB_SHAPE(2));
+    nb_tensor_set_requires_grad(x, true);
+    nb_tensor *seed = nb_detach(tape, x);
+    nb_tensor_set_name(seed, "seed");
+    nb_tape_reset(tape);
+    ck_assert_int_eq(nb_backward_from(x, seed), NB_ERR_STATE);
+    ck_assert_error_contains("nb_backward_from: tensor 'seed' was freed by nb_tape_reset");
+    ck_assert_ptr_null(x->grad);
+    nb_tape_free(tape);
+    nb_tensor_free(x);
+}
+END_TEST
+
 START_TEST(null_input_keeps_the_first_message)
 {
     nb_tape *tape = nb_tape_new();
@@ -299,6 +316,7 @@ static Suite *tape_suite(void)
     tcase_add_test(tc, null_tape_gives_caller_owned_results);
     tcase_add_test(tc, reset_keeps_memory_and_parameters);
     tcase_add_test(tc, use_after_reset_is_reported);
+    tcase_add_test(tc, backward_from_a_reset_gradient_is_reported);
     tcase_add_test(tc, an_op_that_infers_an_empty_output_is_named_in_the_error);
     tcase_add_test(tc, null_input_keeps_the_first_message);
     tcase_add_test(tc, inputs_from_another_tape_are_rejected);

@@ -135,7 +135,7 @@ static nb_status sweep(nb_tape *tape, size_t last, ready_list *ready)
 static nb_status run_backward(const char *fn, nb_tensor *out, const nb_tensor *seed,
                               ready_list *ready, int n_params, nb_tensor *const params[])
 {
-    if (nb__check_live(fn, out) != NB_OK)
+    if (nb__check_live(fn, out) != NB_OK || (seed && nb__check_live(fn, seed) != NB_OK))
         return NB_ERR_STATE;
     if (!out->requires_grad)
         return nb_error(NB_ERR_STATE,

@@ -1,4 +1,5 @@
 /* nb_op_apply: the single entry point through which every op runs. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,10 +109,20 @@ static nb_tensor *alloc_output(nb_tape *tape, nb_node *node)
     nb_dtype dtype;
     int rank = 0;
     int64_t shape[NB_MAX_RANK] = {1, 1, 1, 1};
+    int64_t size;
     if (node->op->infer(node, &dtype, &rank, shape) != NB_OK ||
-        nb__check_op_shape(node->op->name, rank, shape, NULL) != NB_OK)
+        nb__check_op_shape(node->op->name, rank, shape, &size) != NB_OK)
         return NULL;
-    return nb__tensor_alloc_for(tape, dtype, rank, shape, !node->op->overwrites_output);
+    nb_tensor *out = nb__tensor_alloc_for(tape, dtype, rank, shape, !node->op->overwrites_output);
+    if (!out) {
+        /* the allocator's message cannot say which op asked (one_hot with
+         * 2^40 classes, broadcast_to a huge shape) */
+        char buf[NB_SHAPE_BUF];
+        nb_error(NB_ERR_NOMEM, "nb_%s: out of memory for its result %s %s (%" PRId64 " bytes)",
+                 node->op->name, nb__dims_str(rank, shape, buf, sizeof buf),
+                 nb_dtype_name(dtype), size * (int64_t)nb_dtype_size(dtype));
+    }
+    return out;
 }
 
 nb_tensor *nb_op_apply(nb_tape *tape, const nb_op *op, int n_inputs, nb_tensor *const inputs[],

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "internal.h"
 #include "nabla/alloc.h"
 #include "nabla/layer.h"
 #include "nabla/ops.h"
@@ -17,7 +18,9 @@ static const char *const activation_names[NB_ACTIVATION_COUNT] = {
 nb_tensor *nb_activate(nb_tape *tape, nb_tensor *x, nb_activation activation)
 {
     switch (activation) {
-    case NB_LINEAR: return x;
+    case NB_LINEAR:
+        /* no op runs, so check here what nb_op_apply checks for the others */
+        return x && nb__check_live("nb_activate", x) == NB_OK ? x : NULL;
     case NB_RELU: return nb_relu(tape, x);
     case NB_SIGMOID: return nb_sigmoid(tape, x);
     case NB_TANH: return nb_tanh(tape, x);
