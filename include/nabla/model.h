@@ -67,7 +67,10 @@ typedef struct nb_callback nb_callback;
 struct nb_callback {
     const char *name;
     void *state;
-    /* Each hook may be NULL. Returning an error stops fit with that error. */
+    /* Each hook may be NULL. Returning an error stops fit with that error.
+     * The weights' grads are not the batch's gradients in a hook: fit may
+     * update each weight inside its backward sweep and zero its gradient
+     * there (nabla/optim.h). */
     nb_status (*on_train_begin)(nb_callback *self, nb_model *model);
     nb_status (*on_epoch_end)(nb_callback *self, nb_model *model, int epoch, const nb_logs *logs);
     nb_status (*on_batch_end)(nb_callback *self, nb_model *model, int64_t batch,
@@ -151,7 +154,10 @@ typedef struct nb_fit_options {
 nb_fit_options nb_fit_defaults(void);
 
 /* Train on x [n, ...input shape] and y [n, ...]. Returns the history
- * (caller-owned) or NULL with an error. */
+ * (caller-owned) or NULL with an error. On one thread each weight's update
+ * runs inside the backward sweep, as soon as its gradient is final, with
+ * the results of a separate nb_optimizer_step; a step that fails part way
+ * says in its message how many weights had taken it (nabla/optim.h). */
 nb_history *nb_model_fit(nb_model *model, const nb_tensor *x, const nb_tensor *y,
                          const nb_fit_options *options);
 

@@ -16,7 +16,10 @@
  *
  * nb_model_fit runs the same updates inside its backward sweep, each weight
  * as soon as its gradient is final (docs/design.md), with the same results
- * bit for bit; a loop of your own uses the form above.
+ * bit for bit when the step succeeds; a loop of your own uses the form
+ * above. A fit step that fails part way (a non-finite gradient found in an
+ * earlier layer) leaves the weights updated so far with their new values
+ * and optimizer state, and says how many in its message.
  */
 #ifndef NABLA_OPTIM_H
 #define NABLA_OPTIM_H

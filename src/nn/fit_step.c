@@ -192,7 +192,8 @@ static void add_sums(const nb_model *model, nb__batch_sums *acc, const nb__batch
 
 /* Forward, backward and the optimizer step in one sweep (the file's
  * comment). The iteration count advances only when every weight took the
- * step; a non-finite gradient stops it with the message above. */
+ * step; a non-finite gradient stops it with the message above, and any
+ * other failure after some weights stepped says how many did. */
 static nb_status fused_train_step(nb_model *model, nb_tensor *xb, nb_tensor *yb,
                                   bool grads_zero, nb__batch_sums *batch)
 {
@@ -203,6 +204,10 @@ static nb_status fused_train_step(nb_model *model, nb_tensor *xb, nb_tensor *yb,
         s = run_batch(model, xb, yb, true, batch, &f);
     if (s == NB_OK && f.stopped)
         s = check_gradients(model, f.updated);
+    else if (s != NB_OK && f.updated > 0) /* say what a failure part way left behind */
+        s = nb__error_context(s, "training stopped; %d of the %d weights had taken this batch's "
+                              "step (the optimizer runs inside the backward sweep) when",
+                              f.updated, model->n_weights);
     if (s == NB_OK)
         nb__optimizer_end(model->optimizer);
     return s;

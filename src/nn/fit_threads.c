@@ -260,7 +260,7 @@ typedef struct grad_sum {
 /* into->grad = sum over parts of scale * gradient, in part order: loops
  * the compiler vectorises (part 0's gradient is into's own). The last one
  * also checks the sums, which spares fit a pass over every gradient on the
- * calling thread alone (fit.c, check_gradients). */
+ * calling thread alone (fit_step.c, check_gradients). */
 static void sum_range(void *ctx, int64_t begin, int64_t end)
 {
     grad_sum *g = ctx;
