@@ -61,3 +61,13 @@ const nb_op_entry *nb_op_table_find(const char *name)
             return nb_op_table_entry(i);
     return NULL;
 }
+
+void nb_opt_distinct_values(int n, nb_tensor *const inputs[], const nb_op_args *args)
+{
+    (void)args;
+    for (int k = 0; k < n; k++) {
+        int64_t size = inputs[k]->size;
+        for (int64_t i = 0; i < size; i++)
+            nb_tensor_set(inputs[k], i, -1.0 + 2.0 * (double)((i * 7919) % size) / (double)size);
+    }
+}

@@ -125,6 +125,13 @@ typedef struct nb_op_entry {
     double threads_ulps;
 } nb_op_entry;
 
+/* A `prepare` for ops that are not differentiable at ties (max pooling,
+ * max and min along an axis): every input gets distinct values k / size
+ * spread over [-1, 1) in a scrambled order (7919 is prime, so
+ * k = i * 7919 mod size visits every k once for sizes below it), no two
+ * closer than 2 / size, far more than a gradient check's step. */
+void nb_opt_distinct_values(int n, nb_tensor *const inputs[], const nb_op_args *args);
+
 /* Every entry of every family, in the families' order. */
 int nb_op_table_count(void);
 const nb_op_entry *nb_op_table_entry(int i);

@@ -99,19 +99,6 @@ static nb_tensor *call_global_avg_pool2d(nb_tape *tape, int n, nb_tensor *const 
     return nb_global_avg_pool2d(tape, in[0]);
 }
 
-/* Distinct values in a scrambled order (7919 is prime: k = i * 7919 mod
- * size visits every k once), at least 2 / size apart: no window has a tie
- * for its maximum, where max pooling is not differentiable. */
-static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
-{
-    (void)a;
-    for (int k = 0; k < n; k++) {
-        int64_t size = in[k]->size;
-        for (int64_t i = 0; i < size; i++)
-            nb_tensor_set(in[k], i, -1.0 + 2.0 * (double)((i * 7919) % size) / (double)size);
-    }
-}
-
 /* ---- convolution ----------------------------------------------------------- */
 
 /* Each differentiates twice (conv_grad.c: its backward is ops). f32 sums
@@ -320,7 +307,7 @@ static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
     }
 
 /* Pooling's backwards are ops (pool_grad.c): all differentiate twice. Max
- * pooling's inputs are kept apart (distinct_values): at a tie it is not
+ * pooling's inputs are kept apart (nb_opt_distinct_values): at a tie it is not
  * differentiable. */
 #define POOL_FLAGS (NB_OPT_DIFF | NB_OPT_DIFF2)
 
@@ -363,9 +350,9 @@ const nb_op_entry nb_op_table_conv[] = {
      .f32_rtol = CONV_F32_RTOL,
      .threads_sample = CONV2D_THREADS_SAMPLE(NOBIAS, WITH_ARGS), .threads_ulps = CONV_THREADS_ULPS},
     {.name = "nb_max_pool1d", .call = call_max_pool1d, .arity = 1, .flags = POOL_FLAGS,
-     .low = -1, .high = 1, .prepare = distinct_values, POOL1D_SAMPLES, POOL1D_REJECTS},
+     .low = -1, .high = 1, .prepare = nb_opt_distinct_values, POOL1D_SAMPLES, POOL1D_REJECTS},
     {.name = "nb_max_pool2d", .call = call_max_pool2d, .arity = 1, .flags = POOL_FLAGS,
-     .low = -1, .high = 1, .prepare = distinct_values, POOL2D_SAMPLES, POOL2D_REJECTS},
+     .low = -1, .high = 1, .prepare = nb_opt_distinct_values, POOL2D_SAMPLES, POOL2D_REJECTS},
     {.name = "nb_avg_pool1d", .call = call_avg_pool1d, .arity = 1, .flags = POOL_FLAGS,
      .low = -1, .high = 1, POOL1D_SAMPLES, POOL1D_REJECTS},
     {.name = "nb_avg_pool2d", .call = call_avg_pool2d, .arity = 1, .flags = POOL_FLAGS,

@@ -45,20 +45,6 @@ AXIS_CALL(min_axis)
 AXIS_CALL(logsumexp_axis)
 AXIS_CALL(var_axis)
 
-/* Distinct values, k / size spread over [-1, 1) in a scrambled order (7919
- * is prime, so k = i * 7919 mod size visits every k once for sizes below
- * it): no ties for max and min to share, and no two elements closer than
- * 2 / size, far more than a gradient check's step. */
-static void distinct_values(int n, nb_tensor *const in[], const nb_op_args *a)
-{
-    (void)a;
-    for (int k = 0; k < n; k++) {
-        int64_t size = in[k]->size;
-        for (int64_t i = 0; i < size; i++)
-            nb_tensor_set(in[k], i, -1.0 + 2.0 * (double)((i * 7919) % size) / (double)size);
-    }
-}
-
 /* ---- entries --------------------------------------------------------------- */
 
 #define WHOLE_SAMPLES                                                                        \
@@ -113,9 +99,9 @@ const nb_op_entry nb_op_table_reduce[] = {
      .low = -1, .high = 1, AXIS_SAMPLES, AXIS_REJECTS},
     /* values kept apart: at a tie the max is not differentiable */
     {.name = "nb_max_axis", .call = call_max_axis, .arity = 1, .flags = REDUCE_FLAGS,
-     .low = -1, .high = 1, .prepare = distinct_values, AXIS_SAMPLES, AXIS_REJECTS},
+     .low = -1, .high = 1, .prepare = nb_opt_distinct_values, AXIS_SAMPLES, AXIS_REJECTS},
     {.name = "nb_min_axis", .call = call_min_axis, .arity = 1, .flags = REDUCE_FLAGS,
-     .low = -1, .high = 1, .prepare = distinct_values, AXIS_SAMPLES, AXIS_REJECTS},
+     .low = -1, .high = 1, .prepare = nb_opt_distinct_values, AXIS_SAMPLES, AXIS_REJECTS},
     /* values up to 3 apart, so the softmax of the gradient is far from uniform */
     {.name = "nb_logsumexp_axis", .call = call_logsumexp_axis, .arity = 1,
      .flags = REDUCE_FLAGS, .low = -3, .high = 3, AXIS_SAMPLES, AXIS_REJECTS},
